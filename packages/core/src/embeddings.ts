@@ -1,0 +1,171 @@
+import type { Embeddings } from "@langchain/core/embeddings";
+import { InvalidArgumentError, PersistenceError, toPersistenceError } from "./errors.js";
+
+/** Semantic-search configuration shared by every store. */
+export interface IndexConfig {
+  /** Number of dimensions of the embedding vectors. */
+  dims: number;
+  /** A LangChain `Embeddings` instance. */
+  embeddings: Embeddings;
+  /**
+   * Paths of the value to embed: `"a.b"`, `"arr[*].x"`, `"arr[0]"`, `"arr[-1]"`, or `"$"` for the whole value.
+   * @default ["$"]
+   */
+  fields?: string[];
+  /**
+   * Similarity measure used by backends with a native vector index. Scores returned by `search` are
+   * always cosine similarity.
+   * @default "cosine"
+   */
+  distanceType?: "cosine" | "l2" | "inner_product";
+}
+
+export interface ResolvedIndexConfig extends IndexConfig {
+  fields: string[];
+  distanceType: "cosine" | "l2" | "inner_product";
+}
+
+export function resolveIndexConfig(index: IndexConfig | undefined, source: string): ResolvedIndexConfig | undefined {
+  if (!index) return undefined;
+  if (!Number.isInteger(index.dims) || index.dims <= 0) {
+    throw new InvalidArgumentError(source, `index.dims must be a positive integer, got ${String(index.dims)}`);
+  }
+  if (!index.embeddings || typeof index.embeddings.embedDocuments !== "function") {
+    throw new InvalidArgumentError(source, "index.embeddings must be a LangChain Embeddings instance");
+  }
+  const fields = index.fields ?? ["$"];
+  for (const f of fields) tokenizeFieldPath(f, source);
+  return { ...index, fields, distanceType: index.distanceType ?? "cosine" };
+}
+
+type PathToken = { kind: "key"; key: string } | { kind: "index"; index: number } | { kind: "all" };
+
+/** Parses `a.b[0].c[*]` / `arr[-1]` / `$` into tokens; throws on malformed paths. */
+export function tokenizeFieldPath(path: string, source = "@langgraph-persist/core"): PathToken[] {
+  if (path === "$") return [];
+  const tokens: PathToken[] = [];
+  const re = /([^.[\]]+)|\[(\*|-?\d+)\]|(\.)/gy;
+  let m: RegExpExecArray | null;
+  let expectKey = true;
+  let pos = 0;
+  while (pos < path.length) {
+    re.lastIndex = pos;
+    m = re.exec(path);
+    if (!m) throw new InvalidArgumentError(source, `Invalid index field path ${JSON.stringify(path)}`);
+    if (m[1] !== undefined) {
+      if (!expectKey) throw new InvalidArgumentError(source, `Invalid index field path ${JSON.stringify(path)}`);
+      tokens.push({ kind: "key", key: m[1] });
+      expectKey = false;
+    } else if (m[2] !== undefined) {
+      tokens.push(m[2] === "*" ? { kind: "all" } : { kind: "index", index: Number(m[2]) });
+      expectKey = false;
+    } else {
+      expectKey = true;
+    }
+    pos = re.lastIndex;
+  }
+  if (tokens.length === 0 || expectKey) throw new InvalidArgumentError(source, `Invalid index field path ${JSON.stringify(path)}`);
+  return tokens;
+}
+
+function textOf(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  return JSON.stringify(v);
+}
+
+/** The texts found at `path` in `value` (several for `[*]`); missing paths yield none. */
+export function textsAtPath(value: unknown, path: string): string[] {
+  const tokens = tokenizeFieldPath(path);
+  let current: unknown[] = [value];
+  for (const t of tokens) {
+    const next: unknown[] = [];
+    for (const c of current) {
+      if (t.kind === "key") {
+        if (c !== null && typeof c === "object" && !Array.isArray(c) && Object.prototype.hasOwnProperty.call(c, t.key)) {
+          next.push((c as Record<string, unknown>)[t.key]);
+        }
+      } else if (Array.isArray(c)) {
+        if (t.kind === "all") next.push(...c);
+        else {
+          const i = t.index < 0 ? c.length + t.index : t.index;
+          if (i >= 0 && i < c.length) next.push(c[i]);
+        }
+      }
+    }
+    current = next;
+  }
+  const out: string[] = [];
+  for (const c of current) {
+    const t = textOf(c);
+    if (t !== undefined && t !== "") out.push(t);
+  }
+  return out;
+}
+
+/** One text to embed for one item: which field it came from and what it says. */
+export interface IndexedText {
+  field: string;
+  text: string;
+}
+
+export function textsToEmbed(value: Record<string, unknown>, fields: readonly string[]): IndexedText[] {
+  const out: IndexedText[] = [];
+  for (const field of fields) for (const text of textsAtPath(value, field)) out.push({ field, text });
+  return out;
+}
+
+/**
+ * Embeds every text of a batch with a single `embedDocuments` call (queries use `embedQuery`, in
+ * parallel). Checks the returned dimensions.
+ */
+export async function embedBatch(
+  index: ResolvedIndexConfig,
+  documents: readonly string[],
+  queries: readonly string[],
+  source: string,
+): Promise<{ documents: number[][]; queries: number[][] }> {
+  try {
+    const [docs, qs] = await Promise.all([
+      documents.length ? index.embeddings.embedDocuments([...documents]) : Promise.resolve([] as number[][]),
+      Promise.all(queries.map((q) => index.embeddings.embedQuery(q))),
+    ]);
+    if (docs.length !== documents.length) {
+      throw new InvalidArgumentError(source, `embedDocuments returned ${docs.length} vectors for ${documents.length} texts`);
+    }
+    for (const v of [...docs, ...qs]) {
+      if (!Array.isArray(v) || v.length !== index.dims) {
+        throw new InvalidArgumentError(source, `Embedding has ${Array.isArray(v) ? v.length : "no"} dimensions, index.dims is ${index.dims}`);
+      }
+    }
+    return { documents: docs, queries: qs };
+  } catch (err) {
+    if (err instanceof PersistenceError) throw err;
+    throw toPersistenceError(source, "Computing embeddings", err);
+  }
+}
+
+export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  if (na === 0 || nb === 0) return 0;
+  return dot / (Math.sqrt(na) * Math.sqrt(nb));
+}
+
+/** Packs a vector as little-endian float32 bytes (the layout sqlite-vec and Redis scripts read). */
+export function vectorToBytes(v: readonly number[]): Uint8Array {
+  return new Uint8Array(Float32Array.from(v).buffer);
+}
+
+export function bytesToVector(b: Uint8Array): Float32Array {
+  const copy = new Uint8Array(b.byteLength);
+  copy.set(b);
+  return new Float32Array(copy.buffer);
+}

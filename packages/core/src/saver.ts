@@ -1,0 +1,455 @@
+import type { RunnableConfig } from "@langchain/core/runnables";
+import {
+  BaseCheckpointSaver,
+  TASKS,
+  WRITES_IDX_MAP,
+  copyCheckpoint,
+  getCheckpointId,
+  maxChannelVersion,
+  type ChannelVersions,
+  type Checkpoint,
+  type CheckpointListOptions,
+  type CheckpointMetadata,
+  type CheckpointPendingWrite,
+  type CheckpointTuple,
+  type DeltaChannelHistory,
+  type PendingWrite,
+  type SerializerProtocol,
+} from "@langchain/langgraph-checkpoint";
+import { InvalidArgumentError, PersistenceError, toPersistenceError } from "./errors.js";
+import { PersistSerializer } from "./serde.js";
+import { Lifecycle } from "./lifecycle.js";
+import type {
+  BlobRecord,
+  CheckpointRecord,
+  ListQuery,
+  ListThreadsOptions,
+  PruneOptions,
+  SaverCapabilities,
+  SaverTtlConfig,
+  SerializedValue,
+  StoredCheckpoint,
+  StoredThreadInfo,
+  ThreadInfo,
+  WriteRecord,
+} from "./saver-types.js";
+import { validateTtlMinutes } from "./ttl.js";
+import { PerVersionBlobCodec, type BlobCodec } from "./blobs.js";
+
+export interface PersistSaverOptions {
+  /**
+   * Serializer for checkpoints, channel values, metadata and writes.
+   * @default new PersistSerializer() — upstream JsonPlusSerializer plus Date and BigInt round-trips
+   */
+  serde?: SerializerProtocol;
+  /** Expire whole threads after a period without writes (minutes). Off by default. */
+  ttl?: SaverTtlConfig;
+}
+
+const EMPTY = new Uint8Array(0);
+const decoder = new TextDecoder();
+
+function compareWrites(a: WriteRecord, b: WriteRecord): number {
+  if (a.taskId !== b.taskId) return a.taskId < b.taskId ? -1 : 1;
+  return a.idx - b.idx;
+}
+
+/**
+ * The shared half of every langgraph-persist checkpointer. It validates configs, serialises
+ * checkpoints into a checkpoint row + one blob per changed channel version + write rows, and rebuilds
+ * `CheckpointTuple`s from what the backend returns. A backend implements the `_`-prefixed storage
+ * primitives and nothing else, so the LangGraph semantics live in exactly one place.
+ */
+export abstract class PersistSaver extends BaseCheckpointSaver<number | string> {
+  /** What this saver supports; read by the conformance suite and by callers. */
+  abstract readonly capabilities: SaverCapabilities;
+  /** Package name used as the prefix of error messages. */
+  protected abstract readonly source: string;
+
+  protected readonly ttl: (SaverTtlConfig & { refreshOnRead: boolean; sweepIntervalMinutes: number }) | undefined;
+  protected readonly blobCodec: BlobCodec;
+
+  private readonly lifecycle = new Lifecycle(() => this.source, "saver");
+
+  constructor(options: PersistSaverOptions = {}) {
+    super(options.serde ?? new PersistSerializer());
+    if (options.ttl !== undefined) {
+      const source = (this.constructor as { SOURCE?: string }).SOURCE ?? "@langgraph-persist/core";
+      const defaultTtl = validateTtlMinutes(options.ttl.defaultTtl, source, "ttl.defaultTtl");
+      if (defaultTtl == null) throw new InvalidArgumentError(source, "ttl.defaultTtl is required when ttl is set");
+      this.ttl = {
+        defaultTtl,
+        refreshOnRead: options.ttl.refreshOnRead ?? false,
+        sweepIntervalMinutes: validateTtlMinutes(options.ttl.sweepIntervalMinutes ?? 5, source, "ttl.sweepIntervalMinutes") as number,
+      };
+    }
+    this.blobCodec = new PerVersionBlobCodec(this.serde);
+  }
+
+  // ---------------------------------------------------------------- storage primitives
+
+  /** Creates or migrates the schema. Called once per instance by `setup()`. Must be idempotent across processes. */
+  protected abstract _setup(): Promise<void>;
+  /** Releases what the saver created (never a caller's client). */
+  protected abstract _close(): Promise<void>;
+  /** Stores a checkpoint row and its new blobs atomically. Blobs already stored for the same version are kept. */
+  protected abstract _putCheckpoint(record: CheckpointRecord, blobs: BlobRecord[]): Promise<void>;
+  /** Stores writes atomically: rows with `idx < 0` replace, others are inserted only if absent. */
+  protected abstract _putWrites(threadId: string, checkpointNs: string, checkpointId: string, writes: WriteRecord[]): Promise<void>;
+  /** The checkpoint with this id, or the latest of the namespace when `checkpointId` is undefined. */
+  protected abstract _getCheckpoint(threadId: string, checkpointNs: string, checkpointId: string | undefined): Promise<StoredCheckpoint | undefined>;
+  /** Checkpoints matching the query, newest (`checkpointId` descending) first, streamed. */
+  protected abstract _list(query: ListQuery): AsyncIterable<StoredCheckpoint>;
+  /** Pending writes of one checkpoint (used for legacy checkpoint migration). */
+  protected abstract _getWrites(threadId: string, checkpointNs: string, checkpointId: string): Promise<WriteRecord[]>;
+  /** Removes every checkpoint, blob and write of these threads, in every namespace. */
+  protected abstract _deleteThreads(threadIds: string[]): Promise<void>;
+  /** Removes the checkpoints whose `runId` is listed, with their writes, and blobs no longer referenced. */
+  protected abstract _deleteForRuns(runIds: string[]): Promise<void>;
+  /** Copies every checkpoint, blob and write of `sourceThreadId` to `targetThreadId` (ids kept). */
+  protected abstract _copyThread(sourceThreadId: string, targetThreadId: string): Promise<void>;
+  /** Keeps only the newest checkpoint of every namespace of these threads, its writes and the blobs it references. */
+  protected abstract _pruneKeepLatest(threadIds: string[]): Promise<void>;
+  /** Threads with their latest checkpoint, newest first. */
+  protected abstract _listThreads(options: { limit: number; before?: string; filter?: ListQuery["filter"] }): Promise<StoredThreadInfo[]>;
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Creates the schema (idempotent; safe when many processes call it at once). */
+  async setup(): Promise<void> {
+    return this.lifecycle.setup(() => this._setup());
+  }
+
+  /** Releases resources this saver created. Idempotent. A caller's client is left open. */
+  async close(): Promise<void> {
+    return this.lifecycle.close(() => this._close());
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** True once `setup()` succeeded on this instance. */
+  protected get isSetUp(): boolean {
+    return this.lifecycle.isSetUp;
+  }
+
+  protected get closed(): boolean {
+    return this.lifecycle.closed;
+  }
+
+  protected assertOpen(): void {
+    this.lifecycle.assertOpen();
+  }
+
+  /** Runs a primitive, mapping anything thrown to a typed `PersistenceError`. */
+  protected async run<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.mapError(action, err);
+    }
+  }
+
+  /** Backends override to recognise their own errors (missing table → NotSetUpError, ...). */
+  protected mapError(action: string, err: unknown): PersistenceError {
+    return toPersistenceError(this.source, action, err);
+  }
+
+  // ---------------------------------------------------------------- config parsing
+
+  protected threadIdOf(config: RunnableConfig | undefined, required: true, what: string): string;
+  protected threadIdOf(config: RunnableConfig | undefined, required: false, what: string): string | undefined;
+  protected threadIdOf(config: RunnableConfig | undefined, required: boolean, what: string): string | undefined {
+    const raw = config?.configurable?.thread_id;
+    if (raw === undefined || raw === null) {
+      if (!required) return undefined;
+      throw new InvalidArgumentError(
+        this.source,
+        `${what}: config.configurable.thread_id is required, e.g. graph.invoke(input, { configurable: { thread_id: "1" } })`,
+      );
+    }
+    return this.checkId(raw, "thread_id");
+  }
+
+  protected checkId(raw: unknown, field: string): string {
+    if (typeof raw === "number" && Number.isFinite(raw)) return String(raw);
+    if (typeof raw !== "string" || raw === "") {
+      throw new InvalidArgumentError(this.source, `${field} must be a non-empty string, got ${raw === "" ? "an empty string" : typeof raw}`);
+    }
+    return raw;
+  }
+
+  protected namespaceOf(config: RunnableConfig | undefined): string | undefined {
+    const ns = config?.configurable?.checkpoint_ns;
+    if (ns === undefined || ns === null) return undefined;
+    if (typeof ns !== "string") throw new InvalidArgumentError(this.source, `checkpoint_ns must be a string, got ${typeof ns}`);
+    return ns;
+  }
+
+  // ---------------------------------------------------------------- BaseCheckpointSaver
+
+  /**
+   * Versions carry a random suffix (as the Python savers do), so a fork that writes "version 6" of a
+   * channel never collides with the blob another branch stored for its own "version 6".
+   */
+  override getNextVersion(current: number | string | undefined): string {
+    let n = 0;
+    if (typeof current === "number") n = current;
+    else if (typeof current === "string") n = Number.parseInt(current.split(".")[0], 10) || 0;
+    return `${String(n + 1).padStart(32, "0")}.${Math.random().toFixed(16).slice(2)}`;
+  }
+
+  async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    const threadId = this.threadIdOf(config, false, "getTuple");
+    if (threadId === undefined) return undefined;
+    const ns = this.namespaceOf(config) ?? "";
+    const checkpointId = getCheckpointId(config) || undefined;
+    if (checkpointId !== undefined) this.checkId(checkpointId, "checkpoint_id");
+    const stored = await this.run("getTuple", () => this._getCheckpoint(threadId, ns, checkpointId));
+    return stored ? this.toTuple(stored) : undefined;
+  }
+
+  async *list(config: RunnableConfig, options?: CheckpointListOptions): AsyncGenerator<CheckpointTuple> {
+    const limit = options?.limit;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
+      throw new InvalidArgumentError(this.source, `list: limit must be a non-negative integer, got ${String(limit)}`);
+    }
+    const query: ListQuery = {
+      threadId: this.threadIdOf(config, false, "list"),
+      checkpointNs: this.namespaceOf(config),
+      checkpointId: getCheckpointId(config) || undefined,
+      before: getCheckpointId(options?.before ?? {}) || undefined,
+      limit,
+    };
+    if (options?.filter && Object.keys(options.filter).length > 0) query.filter = await this.encodeFilter(options.filter);
+    if (limit === 0) return;
+    this.assertOpen();
+    const iterator = this._list(query)[Symbol.asyncIterator]();
+    try {
+      while (true) {
+        let step: IteratorResult<StoredCheckpoint>;
+        try {
+          step = await iterator.next();
+        } catch (err) {
+          throw this.mapError("list", err);
+        }
+        if (step.done) return;
+        yield await this.toTuple(step.value);
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  }
+
+  async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
+    const threadId = this.threadIdOf(config, true, "put");
+    const checkpointNs = this.namespaceOf(config) ?? "";
+    const parent = config.configurable?.checkpoint_id;
+    const parentCheckpointId = parent === undefined || parent === null || parent === "" ? null : this.checkId(parent, "checkpoint_id");
+    const checkpointId = this.checkId(checkpoint?.id, "checkpoint.id");
+    const copy = copyCheckpoint(checkpoint);
+    const values = copy.channel_values;
+    copy.channel_values = {};
+    const blobs = await this.blobCodec.encode({ threadId, checkpointNs, checkpoint: copy, values, newVersions: newVersions ?? {} });
+    const [serCheckpoint, serMetadata] = await Promise.all([this.serialize(copy), this.serialize(metadata ?? {})]);
+    const runId = (metadata as Record<string, unknown> | undefined)?.run_id;
+    const record: CheckpointRecord = {
+      threadId,
+      checkpointNs,
+      checkpointId,
+      parentCheckpointId,
+      checkpoint: serCheckpoint,
+      metadata: serMetadata,
+      metadataJson: this.jsonText(serMetadata, metadata ?? {}),
+      runId: typeof runId === "string" ? runId : null,
+      blobRefs: blobs.refs,
+    };
+    await this.run("put", () => this._putCheckpoint(record, blobs.records));
+    this.blobCodec.commit(blobs);
+    return { configurable: { thread_id: threadId, checkpoint_ns: checkpointNs, checkpoint_id: checkpointId } };
+  }
+
+  async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath = ""): Promise<void> {
+    const threadId = this.threadIdOf(config, true, "putWrites");
+    const checkpointNs = this.namespaceOf(config) ?? "";
+    const rawId = config.configurable?.checkpoint_id;
+    if (rawId === undefined || rawId === null || rawId === "") {
+      throw new InvalidArgumentError(this.source, "putWrites: config.configurable.checkpoint_id is required");
+    }
+    const checkpointId = this.checkId(rawId, "checkpoint_id");
+    this.checkId(taskId, "taskId");
+    if (!Array.isArray(writes)) throw new InvalidArgumentError(this.source, "putWrites: writes must be an array of [channel, value]");
+    if (writes.length === 0) return;
+    const records = await Promise.all(
+      writes.map(async ([channel, value], i): Promise<WriteRecord> => {
+        if (typeof channel !== "string") throw new InvalidArgumentError(this.source, "putWrites: channel names must be strings");
+        const ser = await this.serialize(value);
+        return { taskId, idx: WRITES_IDX_MAP[channel] ?? i, channel, type: ser.type, data: ser.data, taskPath: typeof taskPath === "string" ? taskPath : "" };
+      }),
+    );
+    await this.run("putWrites", () => this._putWrites(threadId, checkpointNs, checkpointId, records));
+  }
+
+  async deleteThread(threadId: string): Promise<void> {
+    const id = this.checkId(threadId, "threadId");
+    await this.run("deleteThread", () => this._deleteThreads([id]));
+    this.blobCodec.forgetThread(id);
+  }
+
+  // ---------------------------------------------------------------- extended operations
+
+  /** Deletes the checkpoints (and their writes) created by these runs (`metadata.run_id`). */
+  async deleteForRuns(runIds: string[]): Promise<void> {
+    if (!Array.isArray(runIds)) throw new InvalidArgumentError(this.source, "deleteForRuns: runIds must be an array");
+    const ids = runIds.map((r) => this.checkId(r, "runId"));
+    if (ids.length === 0) return;
+    await this.run("deleteForRuns", () => this._deleteForRuns([...new Set(ids)]));
+    this.blobCodec.reset();
+  }
+
+  /** Copies a whole thread — every namespace, checkpoint, blob and pending write — under a new thread id. */
+  async copyThread(sourceThreadId: string, targetThreadId: string): Promise<void> {
+    const source = this.checkId(sourceThreadId, "sourceThreadId");
+    const target = this.checkId(targetThreadId, "targetThreadId");
+    if (source === target) throw new InvalidArgumentError(this.source, "copyThread: source and target thread ids are the same");
+    await this.run("copyThread", () => this._copyThread(source, target));
+  }
+
+  /** Retention: keep only the latest checkpoint of each namespace (`keep_latest`) or delete the threads (`delete`). */
+  async prune(threadIds: string[], options: PruneOptions = {}): Promise<void> {
+    if (!Array.isArray(threadIds)) throw new InvalidArgumentError(this.source, "prune: threadIds must be an array");
+    const strategy = options.strategy ?? "keep_latest";
+    if (strategy !== "keep_latest" && strategy !== "delete") {
+      throw new InvalidArgumentError(this.source, `prune: unknown strategy ${JSON.stringify(strategy)}; use "keep_latest" or "delete"`);
+    }
+    const ids = [...new Set(threadIds.map((t) => this.checkId(t, "threadId")))];
+    if (ids.length === 0) return;
+    if (strategy === "delete") await this.run("prune", () => this._deleteThreads(ids));
+    else await this.run("prune", () => this._pruneKeepLatest(ids));
+    for (const id of ids) this.blobCodec.forgetThread(id);
+  }
+
+  /** Thread ids with their latest checkpoint, newest first, read from an index (not every checkpoint). */
+  async listThreads(options: ListThreadsOptions = {}): Promise<ThreadInfo[]> {
+    const limit = options.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 0) throw new InvalidArgumentError(this.source, "listThreads: limit must be a non-negative integer");
+    if (limit === 0) return [];
+    const filter = options.filter && Object.keys(options.filter).length ? await this.encodeFilter(options.filter) : undefined;
+    const rows = await this.run("listThreads", () => this._listThreads({ limit, before: options.before, filter }));
+    return Promise.all(
+      rows.map(async (r) => {
+        const cp = (await this.serde.loadsTyped(r.checkpoint.type, r.checkpoint.data)) as Checkpoint;
+        return {
+          threadId: r.threadId,
+          checkpointId: r.checkpointId,
+          checkpointNs: r.checkpointNs,
+          ts: cp.ts,
+          metadata: (await this.serde.loadsTyped(r.metadata.type, r.metadata.data)) as Record<string, unknown>,
+        };
+      }),
+    );
+  }
+
+  /**
+   * Walks the parent chain of the target once for all channels, reading ancestors in pages of `list`
+   * (a bounded number of queries, not one `getTuple` per ancestor).
+   */
+  override async getDeltaChannelHistory(options: { config: RunnableConfig; channels: string[] }): Promise<Record<string, DeltaChannelHistory>> {
+    const { config, channels } = options;
+    if (channels.length === 0) return {};
+    const result: Record<string, DeltaChannelHistory> = {};
+    for (const ch of channels) result[ch] = { writes: [] };
+    const threadId = this.threadIdOf(config, false, "getDeltaChannelHistory");
+    if (threadId === undefined) return result;
+    const checkpointNs = this.namespaceOf(config) ?? "";
+    const target = await this.run("getDeltaChannelHistory", () => this._getCheckpoint(threadId, checkpointNs, getCheckpointId(config) || undefined));
+    let wanted = target?.record.parentCheckpointId ?? null;
+    if (wanted === null) return result;
+    const remaining = new Set(channels);
+    const perChannel: Record<string, CheckpointPendingWrite[][]> = {};
+    for (const ch of channels) perChannel[ch] = [];
+    this.assertOpen();
+    for await (const stored of this._list({ threadId, checkpointNs, before: target!.record.checkpointId })) {
+      if (stored.record.checkpointId !== wanted) continue; // another branch of a forked thread
+      const tuple = await this.toTuple(stored);
+      // Writes stored on an ancestor count for every channel still walking, including the one it seeds.
+      for (const ch of remaining) perChannel[ch].push((tuple.pendingWrites ?? []).filter((w) => w[1] === ch));
+      for (const ch of [...remaining]) {
+        const values = tuple.checkpoint.channel_values as Record<string, unknown>;
+        if (Object.prototype.hasOwnProperty.call(values, ch) && values[ch] !== undefined) {
+          result[ch].seed = values[ch];
+          remaining.delete(ch);
+        }
+      }
+      wanted = stored.record.parentCheckpointId;
+      if (wanted === null || remaining.size === 0) break;
+    }
+    for (const ch of channels) result[ch].writes = perChannel[ch].reverse().flat();
+    return result;
+  }
+
+  // ---------------------------------------------------------------- assembly
+
+  protected async serialize(value: unknown): Promise<SerializedValue> {
+    const [type, data] = await this.serde.dumpsTyped(value);
+    return { type, data };
+  }
+
+  private jsonText(ser: SerializedValue, value: unknown): string {
+    if (ser.type === "json") return decoder.decode(ser.data);
+    return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v)) ?? "null";
+  }
+
+  /** Encodes list/listThreads filters once, in the same JSON form the metadata is stored in. */
+  protected async encodeFilter(filter: Record<string, unknown>): Promise<NonNullable<ListQuery["filter"]>> {
+    if (typeof filter !== "object" || filter === null || Array.isArray(filter)) {
+      throw new InvalidArgumentError(this.source, "list: filter must be a plain object");
+    }
+    return Promise.all(
+      Object.entries(filter).map(async ([k, v]) => {
+        const ser = await this.serialize(v);
+        return [k, this.jsonText(ser, v), v] as [string, string, unknown];
+      }),
+    );
+  }
+
+  /** Rebuilds a LangGraph `CheckpointTuple` from stored records. */
+  protected async toTuple(stored: StoredCheckpoint): Promise<CheckpointTuple> {
+    const { record } = stored;
+    const [checkpoint, metadata, channelValues, pendingWrites] = await Promise.all([
+      this.serde.loadsTyped(record.checkpoint.type, record.checkpoint.data) as Promise<Checkpoint>,
+      this.serde.loadsTyped(record.metadata.type, record.metadata.data) as Promise<CheckpointMetadata>,
+      this.blobCodec.decode(record, stored.blobs),
+      Promise.all(
+        [...stored.writes].sort(compareWrites).map(async (w): Promise<CheckpointPendingWrite> => [w.taskId, w.channel, await this.serde.loadsTyped(w.type, w.data)]),
+      ),
+    ]);
+    checkpoint.channel_values = channelValues;
+    checkpoint.channel_versions ??= {};
+    checkpoint.versions_seen ??= {};
+    if (checkpoint.v < 4 && record.parentCheckpointId !== null) await this.migratePendingSends(checkpoint, record);
+    const tuple: CheckpointTuple = {
+      config: { configurable: { thread_id: record.threadId, checkpoint_ns: record.checkpointNs, checkpoint_id: record.checkpointId } },
+      checkpoint,
+      metadata,
+      pendingWrites,
+    };
+    if (record.parentCheckpointId !== null) {
+      tuple.parentConfig = { configurable: { thread_id: record.threadId, checkpoint_ns: record.checkpointNs, checkpoint_id: record.parentCheckpointId } };
+    }
+    return tuple;
+  }
+
+  /** Checkpoints older than format v4 kept pending sends in the parent's TASKS writes: move them into the channel, as upstream does. */
+  private async migratePendingSends(checkpoint: Checkpoint, record: CheckpointRecord): Promise<void> {
+    const writes = await this.run("getTuple", () => this._getWrites(record.threadId, record.checkpointNs, record.parentCheckpointId!));
+    const sends = await Promise.all(writes.filter((w) => w.channel === TASKS).sort(compareWrites).map((w) => this.serde.loadsTyped(w.type, w.data)));
+    (checkpoint.channel_values as Record<string, unknown>)[TASKS] = sends;
+    const versions = Object.values(checkpoint.channel_versions);
+    (checkpoint.channel_versions as Record<string, string | number>)[TASKS] = versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
+  }
+}
+
+export { EMPTY as EMPTY_BYTES };

@@ -1,0 +1,156 @@
+import { MemorySaver, type SerializerProtocol } from "@langchain/langgraph-checkpoint";
+import { SerializationError } from "./errors.js";
+
+const SOURCE = "@langgraph-persist/core";
+
+type Record2 = { lc: 2; type: "constructor"; id: [string]; method: null; args: unknown[]; kwargs: Record<string, never> };
+
+function record(name: "Date" | "BigInt", arg: string): Record2 {
+  return { lc: 2, type: "constructor", id: [name], method: null, args: [arg], kwargs: {} };
+}
+
+function isPlain(v: object): boolean {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Replaces `Date` and `BigInt` by tagged records before the upstream serializer sees them (upstream
+ * turns a Date into a string and throws on BigInt). Containers are copied only where something was
+ * replaced, so values without dates cost one walk and no allocation.
+ */
+function encodeSpecial(value: unknown, seen: WeakSet<object>): unknown {
+  if (typeof value === "bigint") return record("BigInt", value.toString());
+  if (value === null || typeof value !== "object") return value;
+  if (value instanceof Date) return record("Date", Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString());
+  if (seen.has(value)) return value;
+  if (Array.isArray(value)) {
+    seen.add(value);
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const enc = encodeSpecial(value[i], seen);
+      if (enc !== value[i]) (out ??= value.slice())[i] = enc;
+    }
+    return out ?? value;
+  }
+  if (value instanceof Map) {
+    seen.add(value);
+    let changed = false;
+    const entries = [...value.entries()].map(([k, v]) => {
+      const ek = encodeSpecial(k, seen);
+      const ev = encodeSpecial(v, seen);
+      if (ek !== k || ev !== v) changed = true;
+      return [ek, ev] as const;
+    });
+    return changed ? new Map(entries) : value;
+  }
+  if (value instanceof Set) {
+    seen.add(value);
+    let changed = false;
+    const items = [...value].map((v) => {
+      const ev = encodeSpecial(v, seen);
+      if (ev !== v) changed = true;
+      return ev;
+    });
+    return changed ? new Set(items) : value;
+  }
+  if (!isPlain(value)) return value;
+  seen.add(value);
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const enc = encodeSpecial(v, seen);
+    if (enc !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = enc;
+  }
+  return out ?? value;
+}
+
+function isSpecialRecord(v: Record<string, unknown>): "Date" | "BigInt" | undefined {
+  if (v.lc !== 2 || v.type !== "constructor" || !Array.isArray(v.id) || v.id.length !== 1) return undefined;
+  if (!Array.isArray(v.args) || v.args.length !== 1 || typeof v.args[0] !== "string") return undefined;
+  return v.id[0] === "Date" || v.id[0] === "BigInt" ? v.id[0] : undefined;
+}
+
+function decodeSpecial(value: unknown, seen: WeakSet<object>): unknown {
+  if (value === null || typeof value !== "object" || seen.has(value)) return value;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = decodeSpecial(value[i], seen);
+    return value;
+  }
+  if (value instanceof Map) {
+    const entries = [...value.entries()].map(([k, v]) => [decodeSpecial(k, seen), decodeSpecial(v, seen)] as const);
+    value.clear();
+    for (const [k, v] of entries) value.set(k, v);
+    return value;
+  }
+  if (value instanceof Set) {
+    const items = [...value].map((v) => decodeSpecial(v, seen));
+    value.clear();
+    for (const v of items) value.add(v);
+    return value;
+  }
+  const rec = value as Record<string, unknown>;
+  const kind = isSpecialRecord(rec);
+  if (kind === "Date") return new Date((rec.args as string[])[0]);
+  if (kind === "BigInt") {
+    try {
+      return BigInt((rec.args as string[])[0]);
+    } catch {
+      return value;
+    }
+  }
+  for (const k of Object.keys(rec)) {
+    const d = decodeSpecial(rec[k], seen);
+    if (d !== rec[k]) rec[k] = d;
+  }
+  return value;
+}
+
+/**
+ * The default serializer of every langgraph-persist saver: upstream `JsonPlusSerializer`, plus
+ * `Date` → `Date` and `BigInt` → `BigInt` round-trips. Data written by the plain upstream serializer
+ * reads back exactly as upstream would read it.
+ */
+export class PersistSerializer implements SerializerProtocol {
+  /** The upstream serializer this one delegates to (the package does not export its class, only its savers use it). */
+  private readonly upstream: SerializerProtocol = createUpstreamSerializer();
+
+  async dumpsTyped(obj: unknown): Promise<[string, Uint8Array]> {
+    try {
+      return await this.upstream.dumpsTyped(encodeSpecial(obj, new WeakSet()));
+    } catch (err) {
+      throw new SerializationError(SOURCE, `Value cannot be serialised: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+
+  async loadsTyped(type: string, data: Uint8Array | string): Promise<any> {
+    let loaded: unknown;
+    try {
+      loaded = await this.upstream.loadsTyped(type, data);
+    } catch (err) {
+      throw new SerializationError(SOURCE, `Stored value of type "${type}" cannot be deserialised: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    if (type !== "json") return loaded;
+    // Only walk the result when the payload can contain a tagged Date/BigInt at all.
+    const text = typeof data === "string" ? data : undefined;
+    if (text !== undefined ? !text.includes('"lc":2') : !containsAscii(data as Uint8Array, LC2)) return loaded;
+    return decodeSpecial(loaded, new WeakSet());
+  }
+}
+
+const LC2 = new TextEncoder().encode('"lc":2');
+
+function containsAscii(hay: Uint8Array, needle: Uint8Array): boolean {
+  const first = needle[0];
+  outer: for (let i = hay.indexOf(first); i !== -1 && i <= hay.length - needle.length; i = hay.indexOf(first, i + 1)) {
+    for (let j = 1; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/** A fresh upstream `JsonPlusSerializer`, taken from the upstream `MemorySaver` default. */
+export function createUpstreamSerializer(): SerializerProtocol {
+  const Ctor = new MemorySaver().serde.constructor as new () => SerializerProtocol;
+  return new Ctor();
+}

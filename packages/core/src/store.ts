@@ -1,0 +1,349 @@
+import {
+  BaseStore,
+  type GetOperation,
+  type Item,
+  type ListNamespacesOperation,
+  type Operation,
+  type OperationResults,
+  type PutOperation,
+  type SearchItem,
+  type SearchOperation,
+} from "@langchain/langgraph-checkpoint";
+import { InvalidArgumentError, PersistenceError, toPersistenceError } from "./errors.js";
+import { parseFilter, type FilterCondition } from "./filter.js";
+import { encodeNamespace, validateMatchPath, validateNamespace, validateNamespacePrefix, type NamespaceMatch } from "./namespace.js";
+import { expiresAt, validateTtlConfig, validateTtlMinutes, type TtlConfig } from "./ttl.js";
+import { cosineSimilarity, embedBatch, resolveIndexConfig, textsToEmbed, type IndexConfig, type ResolvedIndexConfig } from "./embeddings.js";
+import { Lifecycle } from "./lifecycle.js";
+
+/** A put operation that may carry its own TTL in minutes (`null` = never expires). */
+export interface TtlPutOperation extends PutOperation {
+  ttl?: number | null;
+}
+
+export interface PersistStoreOptions {
+  /** Semantic search: embeddings model, dimensions and the fields to embed. Off when omitted. */
+  index?: IndexConfig;
+  /** Item expiry in minutes. Off when omitted. */
+  ttl?: TtlConfig;
+}
+
+export interface StoreCapabilities {
+  /** Per-item TTL, `refreshOnRead` and sweeping. */
+  ttl: boolean;
+  /** `search(prefix, { query })` ranks by embedding similarity when an `index` is configured. */
+  vectorSearch: boolean;
+  /** Several processes may share the data, so `setup()` is lock-protected. */
+  multiProcess: boolean;
+}
+
+export interface PreparedGet {
+  namespace: string[];
+  /** Encoded namespace (labels joined by `.`). */
+  ns: string;
+  key: string;
+}
+
+export interface PreparedSearch {
+  namespacePrefix: string[];
+  conditions: FilterCondition[];
+  limit: number;
+  offset: number;
+  query?: string;
+  /** Embedding of `query` when the store has an index. */
+  queryVector?: number[];
+}
+
+export interface PreparedEmbedding {
+  field: string;
+  text: string;
+  vector: number[];
+}
+
+export interface PreparedPut {
+  namespace: string[];
+  ns: string;
+  key: string;
+  /** `null` deletes the item. */
+  value: Record<string, unknown> | null;
+  /** TTL in minutes, or `null` for none. */
+  ttlMinutes: number | null;
+  /** Absolute expiry (epoch ms) or `null`. */
+  expiresAt: number | null;
+  /**
+   * Vectors to store for the item. `undefined`: the store has no index (leave vectors alone is not
+   * needed: there are none). `[]`: indexing disabled for this item or no text found — remove old vectors.
+   */
+  embeddings?: PreparedEmbedding[];
+}
+
+export interface PreparedListNamespaces {
+  matchConditions?: NamespaceMatch[];
+  maxDepth?: number;
+  limit: number;
+  offset: number;
+}
+
+/** Everything one `batch()` call asks of the backend, validated and de-duplicated. */
+export interface BatchPlan {
+  /** Epoch ms used for every expiry decision of this batch. */
+  now: number;
+  /** Whether reads should extend the expiry of the items they return. */
+  refreshOnRead: boolean;
+  gets: PreparedGet[];
+  searches: PreparedSearch[];
+  listNamespaces: PreparedListNamespaces[];
+  /** At most one put per (namespace, key): the last one of the batch. */
+  puts: PreparedPut[];
+}
+
+export interface BatchResult {
+  gets: Array<Item | null>;
+  searches: SearchItem[][];
+  listNamespaces: string[][][];
+}
+
+type Kind = "get" | "search" | "put" | "list";
+
+function kindOf(op: Operation): Kind {
+  if ("namespacePrefix" in op) return "search";
+  if ("value" in op) return "put";
+  if ("key" in op && "namespace" in op) return "get";
+  if ("limit" in op || "offset" in op || "matchConditions" in op || "maxDepth" in op) return "list";
+  throw new InvalidArgumentError("@langgraph-persist/core", `Unknown store operation: ${JSON.stringify(op)}`);
+}
+
+/**
+ * The shared half of every langgraph-persist store. `batch()` validates every operation, keeps the
+ * last put per key, computes all embeddings with one `embedDocuments` call (before any database
+ * work), then hands the backend one plan: reads first (they see the state before the batch's
+ * writes), then writes. Results come back in input order.
+ */
+export abstract class PersistStore extends BaseStore {
+  abstract readonly capabilities: StoreCapabilities;
+  protected abstract readonly source: string;
+  protected readonly index: ResolvedIndexConfig | undefined;
+  protected readonly ttlConfig: ReturnType<typeof validateTtlConfig> | undefined;
+  private readonly lifecycle = new Lifecycle(() => this.source, "store");
+
+  constructor(options: PersistStoreOptions = {}) {
+    super();
+    const source = (this.constructor as { SOURCE?: string }).SOURCE ?? "@langgraph-persist/core";
+    this.index = resolveIndexConfig(options.index, source);
+    this.ttlConfig = options.ttl ? validateTtlConfig(options.ttl, source) : undefined;
+  }
+
+  protected abstract _setup(): Promise<void>;
+  protected abstract _close(): Promise<void>;
+  /** Executes a plan: every read against the state before the batch, then every put atomically. */
+  protected abstract _executeBatch(plan: BatchPlan): Promise<BatchResult>;
+
+  async setup(): Promise<void> {
+    return this.lifecycle.setup(() => this._setup());
+  }
+
+  async close(): Promise<void> {
+    return this.lifecycle.close(() => this._close());
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** LangGraph calls `start()` when a graph using the store starts: it makes sure `setup()` ran. */
+  override async start(): Promise<void> {
+    await this.setup();
+  }
+
+  /** LangGraph calls `stop()` when a run ends; the store stays usable until `close()`. */
+  override stop(): void {}
+
+  protected get isSetUp(): boolean {
+    return this.lifecycle.isSetUp;
+  }
+
+  protected get closed(): boolean {
+    return this.lifecycle.closed;
+  }
+
+  protected assertOpen(): void {
+    this.lifecycle.assertOpen();
+  }
+
+  protected mapError(action: string, err: unknown): PersistenceError {
+    return toPersistenceError(this.source, action, err);
+  }
+
+  /** `put` with an optional per-item TTL in minutes (`null` = never expires). */
+  override async put(namespace: string[], key: string, value: Record<string, any>, index?: false | string[], options?: { ttl?: number | null }): Promise<void> {
+    const op: TtlPutOperation = { namespace, key, value, index };
+    if (options && "ttl" in options) op.ttl = options.ttl;
+    await this.batch([op]);
+  }
+
+  async batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {
+    this.assertOpen();
+    if (!Array.isArray(operations)) throw new InvalidArgumentError(this.source, "batch() takes an array of operations");
+    const now = Date.now();
+    const plan: BatchPlan = { now, refreshOnRead: this.ttlConfig?.refreshOnRead ?? false, gets: [], searches: [], listNamespaces: [], puts: [] };
+    const slots: Array<{ kind: Kind; index: number }> = [];
+    const putsByKey = new Map<string, { op: TtlPutOperation; namespace: string[]; ns: string }>();
+    for (const op of operations) {
+      const kind = kindOf(op);
+      if (kind === "get") {
+        const g = op as GetOperation;
+        this.checkReadNamespace(g.namespace);
+        this.checkKey(g.key);
+        slots.push({ kind, index: plan.gets.length });
+        plan.gets.push({ namespace: [...g.namespace], ns: encodeNamespace(g.namespace), key: g.key });
+      } else if (kind === "search") {
+        const s = op as SearchOperation;
+        validateNamespacePrefix(s.namespacePrefix, this.source);
+        const limit = this.checkCount(s.limit ?? 10, "search limit");
+        const offset = this.checkCount(s.offset ?? 0, "search offset");
+        if (s.query !== undefined && s.query !== null && typeof s.query !== "string") {
+          throw new InvalidArgumentError(this.source, "search query must be a string");
+        }
+        slots.push({ kind, index: plan.searches.length });
+        plan.searches.push({ namespacePrefix: [...s.namespacePrefix], conditions: this.parseFilter(s.filter), limit, offset, query: s.query || undefined });
+      } else if (kind === "list") {
+        const l = op as ListNamespacesOperation;
+        for (const c of l.matchConditions ?? []) {
+          if (c.matchType !== "prefix" && c.matchType !== "suffix") {
+            throw new InvalidArgumentError(this.source, `matchType must be "prefix" or "suffix", got ${JSON.stringify(c.matchType)}`);
+          }
+          validateMatchPath(c.path, this.source);
+        }
+        if (l.maxDepth !== undefined && l.maxDepth !== null && (!Number.isInteger(l.maxDepth) || l.maxDepth < 1)) {
+          throw new InvalidArgumentError(this.source, `maxDepth must be a positive integer, got ${String(l.maxDepth)}`);
+        }
+        slots.push({ kind, index: plan.listNamespaces.length });
+        plan.listNamespaces.push({
+          matchConditions: l.matchConditions?.map((c) => ({ matchType: c.matchType, path: [...c.path] })),
+          maxDepth: l.maxDepth ?? undefined,
+          limit: this.checkCount(l.limit ?? 100, "listNamespaces limit"),
+          offset: this.checkCount(l.offset ?? 0, "listNamespaces offset"),
+        });
+      } else {
+        const p = op as TtlPutOperation;
+        validateNamespace(p.namespace, this.source);
+        this.checkKey(p.key);
+        if (p.value !== null && (typeof p.value !== "object" || Array.isArray(p.value))) {
+          throw new InvalidArgumentError(this.source, `put value must be a plain object or null (delete), got ${Array.isArray(p.value) ? "an array" : typeof p.value}`);
+        }
+        if (p.index !== undefined && p.index !== false && !(Array.isArray(p.index) && p.index.every((f) => typeof f === "string"))) {
+          throw new InvalidArgumentError(this.source, "put index must be false or an array of field paths");
+        }
+        if ("ttl" in p) validateTtlMinutes(p.ttl, this.source);
+        const ns = encodeNamespace(p.namespace);
+        const mapKey = `${ns}\u0000${p.key}`;
+        putsByKey.delete(mapKey); // re-insert so the map keeps the order of the last write
+        putsByKey.set(mapKey, { op: p, namespace: [...p.namespace], ns });
+        slots.push({ kind, index: -1 });
+      }
+    }
+
+    for (const { op, namespace, ns } of putsByKey.values()) {
+      const ttlMinutes = op.value === null ? null : "ttl" in op ? (op.ttl ?? null) : (this.ttlConfig?.defaultTtl ?? null);
+      plan.puts.push({ namespace, ns, key: op.key, value: op.value, ttlMinutes, expiresAt: expiresAt(now, ttlMinutes) });
+    }
+    await this.embed(plan, [...putsByKey.values()].map((p) => p.op));
+
+    let result: BatchResult;
+    try {
+      result = await this._executeBatch(plan);
+    } catch (err) {
+      throw this.mapError("batch", err);
+    }
+    return slots.map((s) => {
+      if (s.kind === "get") return result.gets[s.index];
+      if (s.kind === "search") return result.searches[s.index];
+      if (s.kind === "list") return result.listNamespaces[s.index];
+      return undefined;
+    }) as OperationResults<Op>;
+  }
+
+  /** One `embedDocuments` call for every text of the batch's puts; `embedQuery` for each search query. */
+  private async embed(plan: BatchPlan, putOps: TtlPutOperation[]): Promise<void> {
+    if (!this.index) return;
+    const index = this.index;
+    const docs: string[] = [];
+    const owners: Array<{ put: PreparedPut; field: string; text: string }> = [];
+    plan.puts.forEach((put, i) => {
+      if (put.value === null) return;
+      const op = putOps[i];
+      put.embeddings = [];
+      if (op.index === false) return;
+      const fields = Array.isArray(op.index) ? op.index : index.fields;
+      for (const t of textsToEmbed(put.value, fields)) {
+        owners.push({ put, field: t.field, text: t.text });
+        docs.push(t.text);
+      }
+    });
+    const queries = plan.searches.filter((s) => s.query !== undefined);
+    if (docs.length === 0 && queries.length === 0) return;
+    const vectors = await embedBatch(index, docs, queries.map((q) => q.query!), this.source);
+    owners.forEach((o, i) => o.put.embeddings!.push({ field: o.field, text: o.text, vector: vectors.documents[i] }));
+    queries.forEach((q, i) => {
+      q.queryVector = vectors.queries[i];
+    });
+  }
+
+  private parseFilter(filter: Record<string, unknown> | undefined): FilterCondition[] {
+    try {
+      return parseFilter(filter);
+    } catch (err) {
+      if (err instanceof PersistenceError) {
+        // Re-issue under this package's name so callers see which store refused it.
+        const E = err.constructor as new (s: string, m: string, o?: { cause?: unknown }) => PersistenceError;
+        throw new E(this.source, err.message.replace(/^\[[^\]]+\] /, ""), { cause: err.cause });
+      }
+      throw err;
+    }
+  }
+
+  private checkReadNamespace(namespace: unknown): void {
+    validateNamespacePrefix(namespace, this.source);
+    if ((namespace as string[]).length === 0) validateNamespace(namespace, this.source);
+  }
+
+  private checkKey(key: unknown): void {
+    if (typeof key !== "string" || key === "") {
+      throw new InvalidArgumentError(this.source, `Item key must be a non-empty string, got ${key === "" ? "an empty string" : typeof key}`);
+    }
+  }
+
+  private checkCount(n: unknown, what: string): number {
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
+      throw new InvalidArgumentError(this.source, `${what} must be a non-negative integer, got ${String(n)}`);
+    }
+    return n;
+  }
+}
+
+/** Best cosine similarity of any of an item's vectors against the query (items with none score `undefined`). */
+export function scoreVectors(vectors: ReadonlyArray<ArrayLike<number>>, query: ArrayLike<number>): number | undefined {
+  let best: number | undefined;
+  for (const v of vectors) {
+    const s = cosineSimilarity(v, query);
+    if (best === undefined || s > best) best = s;
+  }
+  return best;
+}
+
+/**
+ * Orders candidate items the way every store orders search results: by score (desc) when a query
+ * vector was given — unscored items after scored ones — else by `updatedAt` desc; then pages.
+ */
+export function rankAndPage<T extends { item: Item; score?: number }>(candidates: T[], search: PreparedSearch): SearchItem[] {
+  const byUpdated = (a: T, b: T) => b.item.updatedAt.getTime() - a.item.updatedAt.getTime() || (a.item.key < b.item.key ? -1 : a.item.key > b.item.key ? 1 : 0);
+  const sorted = [...candidates].sort((a, b) => {
+    if (search.queryVector) {
+      if (a.score !== undefined && b.score !== undefined && a.score !== b.score) return b.score - a.score;
+      if (a.score !== undefined && b.score === undefined) return -1;
+      if (a.score === undefined && b.score !== undefined) return 1;
+    }
+    return byUpdated(a, b);
+  });
+  return sorted.slice(search.offset, search.offset + search.limit).map((c) => (search.queryVector && c.score !== undefined ? { ...c.item, score: c.score } : { ...c.item }));
+}
