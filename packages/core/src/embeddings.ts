@@ -60,6 +60,7 @@ export function tokenizeFieldPath(path: string, source = "@langgraph-persist/cor
       tokens.push(m[2] === "*" ? { kind: "all" } : { kind: "index", index: Number(m[2]) });
       expectKey = false;
     } else {
+      if (expectKey) throw new InvalidArgumentError(source, `Invalid index field path ${JSON.stringify(path)}`);
       expectKey = true;
     }
     pos = re.lastIndex;

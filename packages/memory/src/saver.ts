@@ -1,0 +1,230 @@
+import {
+  PersistSaver,
+  isExpired,
+  metadataMatches,
+  minutesToMs,
+  startSweeper,
+  type BlobRecord,
+  type CheckpointRecord,
+  type ListQuery,
+  type SaverCapabilities,
+  type StoredCheckpoint,
+  type StoredThreadInfo,
+  type WriteRecord,
+} from "@langgraph-persist/core";
+import type { MemorySaverOptions } from "./options.js";
+
+const SOURCE = "@langgraph-persist/memory";
+
+interface ThreadData {
+  /** namespace → checkpoint id → record. */
+  checkpoints: Map<string, Map<string, CheckpointRecord>>;
+  /** `ns \0 channel \0 version` → blob. */
+  blobs: Map<string, BlobRecord>;
+  /** `ns \0 checkpointId` → `taskId \0 idx` → write. */
+  writes: Map<string, Map<string, WriteRecord>>;
+  /** Parsed metadata per checkpoint id, for filters. */
+  metadata: Map<string, Record<string, unknown>>;
+  expiresAt: number | null;
+}
+
+const blobKey = (ns: string, channel: string, version: string) => `${ns}\u0000${channel}\u0000${version}`;
+const cpKey = (ns: string, id: string) => `${ns}\u0000${id}`;
+const newest = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0);
+
+/**
+ * A checkpointer that keeps everything in process memory: for tests, demos and single-process
+ * agents. Same layout and semantics as the database adapters (per-version blobs, extended ops, TTL).
+ *
+ * @example
+ * const checkpointer = new MemorySaver();
+ * const graph = builder.compile({ checkpointer });
+ */
+export class MemorySaver extends PersistSaver {
+  static readonly SOURCE = SOURCE;
+  protected readonly source = SOURCE;
+  readonly capabilities: SaverCapabilities = { ttl: true, extendedOps: true, listThreads: true, multiProcess: false };
+  private readonly threads = new Map<string, ThreadData>();
+  private stopSweeper: (() => void) | undefined;
+
+  constructor(options: MemorySaverOptions = {}) {
+    super(options);
+  }
+
+  protected async _setup(): Promise<void> {
+    if (this.ttl) this.stopSweeper = startSweeper(this.ttl.sweepIntervalMinutes, async () => this.sweep());
+  }
+
+  protected async _close(): Promise<void> {
+    this.stopSweeper?.();
+    this.threads.clear();
+  }
+
+  private sweep(now = Date.now()): void {
+    for (const [id, t] of this.threads) if (isExpired(t.expiresAt, now)) this.threads.delete(id);
+  }
+
+  /** The live thread (expired ones are dropped on access), optionally refreshing its expiry. */
+  private thread(threadId: string, mode: "read" | "write"): ThreadData | undefined {
+    let t = this.threads.get(threadId);
+    const now = Date.now();
+    if (t && isExpired(t.expiresAt, now)) {
+      this.threads.delete(threadId);
+      t = undefined;
+    }
+    if (!t && mode === "write") {
+      t = { checkpoints: new Map(), blobs: new Map(), writes: new Map(), metadata: new Map(), expiresAt: null };
+      this.threads.set(threadId, t);
+    }
+    if (t && this.ttl && (mode === "write" || this.ttl.refreshOnRead)) t.expiresAt = now + minutesToMs(this.ttl.defaultTtl);
+    return t;
+  }
+
+  private stored(t: ThreadData, record: CheckpointRecord): StoredCheckpoint {
+    const ns = record.checkpointNs;
+    const blobs: BlobRecord[] = [];
+    for (const [channel, version] of record.blobRefs) {
+      const b = t.blobs.get(blobKey(ns, channel, version));
+      if (b) blobs.push(b);
+    }
+    const writes = [...(t.writes.get(cpKey(ns, record.checkpointId))?.values() ?? [])];
+    return { record, blobs, writes };
+  }
+
+  protected async _putCheckpoint(record: CheckpointRecord, blobs: BlobRecord[]): Promise<void> {
+    const t = this.thread(record.threadId, "write")!;
+    for (const b of blobs) {
+      const k = blobKey(record.checkpointNs, b.channel, b.version);
+      if (!t.blobs.has(k)) t.blobs.set(k, b);
+    }
+    let nsMap = t.checkpoints.get(record.checkpointNs);
+    if (!nsMap) t.checkpoints.set(record.checkpointNs, (nsMap = new Map()));
+    nsMap.set(record.checkpointId, record);
+    t.metadata.set(cpKey(record.checkpointNs, record.checkpointId), JSON.parse(record.metadataJson) as Record<string, unknown>);
+  }
+
+  protected async _putWrites(threadId: string, ns: string, checkpointId: string, writes: WriteRecord[]): Promise<void> {
+    const t = this.thread(threadId, "write")!;
+    const k = cpKey(ns, checkpointId);
+    let m = t.writes.get(k);
+    if (!m) t.writes.set(k, (m = new Map()));
+    for (const w of writes) {
+      const wk = `${w.taskId}\u0000${w.idx}`;
+      if (w.idx >= 0 && m.has(wk)) continue;
+      m.set(wk, w);
+    }
+  }
+
+  protected async _getCheckpoint(threadId: string, ns: string, checkpointId: string | undefined): Promise<StoredCheckpoint | undefined> {
+    const t = this.thread(threadId, "read");
+    const nsMap = t?.checkpoints.get(ns);
+    if (!t || !nsMap || nsMap.size === 0) return undefined;
+    let id = checkpointId;
+    if (id === undefined) for (const k of nsMap.keys()) if (id === undefined || k > id) id = k;
+    const record = nsMap.get(id!);
+    return record ? this.stored(t, record) : undefined;
+  }
+
+  protected async *_list(query: ListQuery): AsyncIterable<StoredCheckpoint> {
+    const candidates: Array<{ t: ThreadData; record: CheckpointRecord }> = [];
+    const threadIds = query.threadId !== undefined ? [query.threadId] : [...this.threads.keys()];
+    for (const threadId of threadIds) {
+      const t = this.thread(threadId, "read");
+      if (!t) continue;
+      for (const [ns, nsMap] of t.checkpoints) {
+        if (query.checkpointNs !== undefined && ns !== query.checkpointNs) continue;
+        for (const [id, record] of nsMap) {
+          if (query.checkpointId !== undefined && id !== query.checkpointId) continue;
+          if (query.before !== undefined && id >= query.before) continue;
+          if (query.filter && !metadataMatches(t.metadata.get(cpKey(ns, id)), Object.fromEntries(query.filter.map(([k, json]) => [k, JSON.parse(json)])))) continue;
+          candidates.push({ t, record });
+        }
+      }
+    }
+    candidates.sort((a, b) => newest(a.record.checkpointId, b.record.checkpointId) || (a.record.threadId < b.record.threadId ? -1 : 1));
+    const limit = query.limit ?? Infinity;
+    for (let i = 0; i < candidates.length && i < limit; i++) yield this.stored(candidates[i].t, candidates[i].record);
+  }
+
+  protected async _getWrites(threadId: string, ns: string, checkpointId: string): Promise<WriteRecord[]> {
+    return [...(this.thread(threadId, "read")?.writes.get(cpKey(ns, checkpointId))?.values() ?? [])];
+  }
+
+  protected async _deleteThreads(threadIds: string[]): Promise<void> {
+    for (const id of threadIds) this.threads.delete(id);
+  }
+
+  protected async _deleteForRuns(runIds: string[]): Promise<void> {
+    const runs = new Set(runIds);
+    for (const t of this.threads.values()) {
+      for (const [ns, nsMap] of t.checkpoints) {
+        for (const [id, record] of nsMap) {
+          if (record.runId === null || !runs.has(record.runId)) continue;
+          nsMap.delete(id);
+          t.writes.delete(cpKey(ns, id));
+          t.metadata.delete(cpKey(ns, id));
+        }
+      }
+      this.collectBlobs(t);
+    }
+  }
+
+  /** Drops blobs no remaining checkpoint references. */
+  private collectBlobs(t: ThreadData): void {
+    const live = new Set<string>();
+    for (const [ns, nsMap] of t.checkpoints) for (const r of nsMap.values()) for (const [c, v] of r.blobRefs) live.add(blobKey(ns, c, v));
+    for (const k of t.blobs.keys()) if (!live.has(k)) t.blobs.delete(k);
+  }
+
+  protected async _copyThread(sourceId: string, targetId: string): Promise<void> {
+    const src = this.thread(sourceId, "read");
+    if (!src) return;
+    const dst = this.thread(targetId, "write")!;
+    for (const [ns, nsMap] of src.checkpoints) {
+      let d = dst.checkpoints.get(ns);
+      if (!d) dst.checkpoints.set(ns, (d = new Map()));
+      for (const [id, r] of nsMap) d.set(id, { ...r, threadId: targetId });
+    }
+    for (const [k, b] of src.blobs) if (!dst.blobs.has(k)) dst.blobs.set(k, b);
+    for (const [k, m] of src.writes) dst.writes.set(k, new Map(m));
+    for (const [k, md] of src.metadata) dst.metadata.set(k, md);
+  }
+
+  protected async _pruneKeepLatest(threadIds: string[]): Promise<void> {
+    for (const id of threadIds) {
+      const t = this.thread(id, "read");
+      if (!t) continue;
+      for (const [ns, nsMap] of t.checkpoints) {
+        let latest: string | undefined;
+        for (const k of nsMap.keys()) if (latest === undefined || k > latest) latest = k;
+        for (const k of [...nsMap.keys()]) {
+          if (k === latest) continue;
+          nsMap.delete(k);
+          t.writes.delete(cpKey(ns, k));
+          t.metadata.delete(cpKey(ns, k));
+        }
+      }
+      this.collectBlobs(t);
+    }
+  }
+
+  protected async _listThreads(options: { limit: number; before?: string; filter?: ListQuery["filter"] }): Promise<StoredThreadInfo[]> {
+    const out: StoredThreadInfo[] = [];
+    const filter = options.filter ? Object.fromEntries(options.filter.map(([k, json]) => [k, JSON.parse(json)])) : undefined;
+    for (const threadId of [...this.threads.keys()]) {
+      const t = this.thread(threadId, "read");
+      if (!t) continue;
+      // The root namespace describes the thread; a thread with only subgraph checkpoints uses its newest.
+      const nsMap = t.checkpoints.get("") ?? [...t.checkpoints.values()].find((m) => m.size > 0);
+      if (!nsMap || nsMap.size === 0) continue;
+      let latest: CheckpointRecord | undefined;
+      for (const r of nsMap.values()) if (!latest || r.checkpointId > latest.checkpointId) latest = r;
+      if (!latest) continue;
+      if (options.before !== undefined && latest.checkpointId >= options.before) continue;
+      if (filter && !metadataMatches(t.metadata.get(cpKey(latest.checkpointNs, latest.checkpointId)), filter)) continue;
+      out.push({ threadId, checkpointId: latest.checkpointId, checkpointNs: latest.checkpointNs, checkpoint: latest.checkpoint, metadata: latest.metadata });
+    }
+    out.sort((a, b) => newest(a.checkpointId, b.checkpointId));
+    return out.slice(0, options.limit);
+  }
+}
