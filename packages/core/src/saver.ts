@@ -34,7 +34,7 @@ import type {
   WriteRecord,
 } from "./saver-types.js";
 import { validateTtlMinutes } from "./ttl.js";
-import { PerVersionBlobCodec, type BlobCodec } from "./blobs.js";
+import { LinearBlobCodec, type BlobCodec, type LinearStorageOptions } from "./blobs.js";
 
 export interface PersistSaverOptions {
   /**
@@ -44,6 +44,12 @@ export interface PersistSaverOptions {
   serde?: SerializerProtocol;
   /** Expire whole threads after a period without writes (minutes). Off by default. */
   ttl?: SaverTtlConfig;
+  /**
+   * Linear storage for growing array channels (e.g. `messages`): only appended elements are stored,
+   * with a full snapshot every `snapshotEvery` versions.
+   * @default { enabled: true, snapshotEvery: 100 }
+   */
+  linearStorage?: LinearStorageOptions;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -83,7 +89,7 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
         sweepIntervalMinutes: validateTtlMinutes(options.ttl.sweepIntervalMinutes ?? 5, source, "ttl.sweepIntervalMinutes") as number,
       };
     }
-    this.blobCodec = new PerVersionBlobCodec(this.serde);
+    this.blobCodec = new LinearBlobCodec(this.serde, options.linearStorage);
   }
 
   // ---------------------------------------------------------------- storage primitives
@@ -193,12 +199,15 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
   /**
    * Versions carry a random suffix (as the Python savers do), so a fork that writes "version 6" of a
    * channel never collides with the blob another branch stored for its own "version 6".
+   * The value is a string; it is typed `number` only because LangGraph's `compile({ checkpointer })`
+   * and `entrypoint({ checkpointer })` accept `BaseCheckpointSaver<number>` (the runtime compares
+   * versions of either type).
    */
-  override getNextVersion(current: number | string | undefined): string {
+  override getNextVersion(current: number | string | undefined): number {
     let n = 0;
     if (typeof current === "number") n = current;
     else if (typeof current === "string") n = Number.parseInt(current.split(".")[0], 10) || 0;
-    return `${String(n + 1).padStart(32, "0")}.${Math.random().toFixed(16).slice(2)}`;
+    return `${String(n + 1).padStart(32, "0")}.${Math.random().toFixed(16).slice(2)}` as unknown as number;
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
@@ -252,7 +261,13 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     const copy = copyCheckpoint(checkpoint);
     const values = copy.channel_values;
     copy.channel_values = {};
-    const blobs = await this.blobCodec.encode({ threadId, checkpointNs, checkpoint: copy, values, newVersions: newVersions ?? {} });
+    if (this.blobCodec.needsParent(threadId, checkpointNs, parentCheckpointId)) {
+      // The codec needs to know which blobs the parent's channels live in (delta chains); only a
+      // saver that neither wrote nor read the parent pays this extra read.
+      const parentStored = await this.run("put", () => this._getCheckpoint(threadId, checkpointNs, parentCheckpointId!));
+      if (parentStored) await this.blobCodec.decode(parentStored.record, parentStored.blobs);
+    }
+    const blobs = await this.blobCodec.encode({ threadId, checkpointNs, checkpointId, parentCheckpointId, checkpoint: copy, values, newVersions: newVersions ?? {} });
     const [serCheckpoint, serMetadata] = await Promise.all([this.serialize(copy), this.serialize(metadata ?? {})]);
     const runId = (metadata as Record<string, unknown> | undefined)?.run_id;
     const record: CheckpointRecord = {
@@ -267,7 +282,7 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
       blobRefs: blobs.refs,
     };
     await this.run("put", () => this._putCheckpoint(record, blobs.records));
-    this.blobCodec.commit(blobs);
+    blobs.commit?.();
     return { configurable: { thread_id: threadId, checkpoint_ns: checkpointNs, checkpoint_id: checkpointId } };
   }
 

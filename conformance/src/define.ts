@@ -1,0 +1,61 @@
+import { afterAll, afterEach, beforeAll, describe, it } from "vitest";
+import type { Exclusion } from "./harness.js";
+
+/**
+ * Registers one conformance test. A test is skipped only when the harness lacks a declared
+ * capability (`requires`) or excludes it by exact name — never silently.
+ */
+export function conformanceTest(
+  exclusions: readonly Exclusion[] | undefined,
+  name: string,
+  fn: () => Promise<void>,
+  options: { requires?: Array<[capability: string, available: boolean]>; timeout?: number } = {},
+): void {
+  const missing = (options.requires ?? []).filter(([, ok]) => !ok).map(([c]) => c);
+  const excluded = exclusions?.find((e) => e.test === name);
+  if (excluded) {
+    it.skip(`${name} [excluded: ${excluded.reason}]`, fn);
+  } else if (missing.length > 0) {
+    it.skip(`${name} [capability not declared: ${missing.join(", ")}]`, fn);
+  } else {
+    it(name, fn, options.timeout ?? 30_000);
+  }
+}
+
+/**
+ * Wraps a group: runs the harness's setup/teardown once, and tracks instances so each test's
+ * instances are destroyed after it even when it fails.
+ */
+export function conformanceGroup<T>(
+  title: string,
+  harness: { setup?(): Promise<void>; teardown?(): Promise<void>; destroy?(x: T): Promise<void> },
+  body: (track: (x: T) => T) => void,
+): void {
+  describe(title, () => {
+    const live: T[] = [];
+    beforeAll(async () => {
+      await harness.setup?.();
+    }, 120_000);
+    afterEach(async () => {
+      const items = live.splice(0);
+      for (const x of items) {
+        if (harness.destroy) await harness.destroy(x);
+        else await (x as { close?: () => Promise<void> }).close?.();
+      }
+    });
+    afterAll(async () => {
+      await harness.teardown?.();
+    }, 60_000);
+    body((x) => {
+      live.push(x);
+      return x;
+    });
+  });
+}
+
+let counter = 0;
+/** A unique id for one test's threads or namespaces, so tests share one database safely. */
+export function uniqueId(prefix = "t"): string {
+  counter++;
+  return `${prefix}-${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
