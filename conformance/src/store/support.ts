@@ -1,0 +1,113 @@
+import { expect } from "vitest";
+import { PersistenceError, type PersistStore, type PersistStoreOptions } from "@langgraph-persist/core";
+import type { Item } from "@langchain/langgraph-checkpoint";
+import { conformanceGroup, conformanceTest, uniqueId } from "../define.js";
+import type { StoreHarness } from "../harness.js";
+
+type Requirement = [capability: string, available: boolean];
+
+/** What every store group body gets: fresh tracked stores, a test registrar and the capability flags. */
+export interface StoreKit {
+  /** A new store (setup already ran), destroyed after the current test. */
+  store(options?: PersistStoreOptions): Promise<PersistStore>;
+  /** A namespace root no other test uses. */
+  root(): string;
+  test(name: string, fn: () => Promise<void>, options?: { requires?: Requirement[]; timeout?: number }): void;
+  requires: { ttl: Requirement; vectorSearch: Requirement };
+  harness: StoreHarness;
+}
+
+export function storeGroup(title: string, harness: StoreHarness, body: (kit: StoreKit) => void): void {
+  conformanceGroup<PersistStore>(title, harness, (track) => {
+    body({
+      store: async (options) => track(await harness.create(options)),
+      root: () => uniqueId("store"),
+      test: (name, fn, options) => conformanceTest(harness.exclude, name, fn, options),
+      requires: {
+        ttl: ["ttl", harness.capabilities.ttl],
+        vectorSearch: ["vectorSearch", harness.capabilities.vectorSearch],
+      },
+      harness,
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Asserts that `call` returns a promise that rejects with `type` (always a `PersistenceError`).
+ * A synchronous throw fails the assertion: callers of an async API only see rejections.
+ */
+export async function expectRejection(call: () => Promise<unknown>, type: abstract new (...args: never[]) => Error): Promise<Error> {
+  let pending: Promise<unknown>;
+  try {
+    pending = call();
+  } catch (err) {
+    throw new Error(`expected a rejected promise, but the call threw synchronously: ${String(err)}`);
+  }
+  const outcome = await pending.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  if (outcome.ok) throw new Error(`expected a rejection with ${type.name}, but the call resolved to ${safeJson(outcome.value)}`);
+  expect(outcome.error).toBeInstanceOf(type);
+  expect(outcome.error).toBeInstanceOf(PersistenceError);
+  return outcome.error as Error;
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/** Puts items one at a time with a pause between them, so each has a distinct `updatedAt`. */
+export async function putInOrder(store: PersistStore, namespace: string[], entries: Array<[key: string, value: Record<string, unknown>]>): Promise<void> {
+  for (let i = 0; i < entries.length; i++) {
+    if (i > 0) await sleep(5);
+    await store.put(namespace, entries[i][0], entries[i][1]);
+  }
+}
+
+export function keysOf(items: readonly Item[]): string[] {
+  return items.map((i) => i.key);
+}
+
+export function sortedKeys(items: readonly Item[]): string[] {
+  return keysOf(items).sort();
+}
+
+/** Cosine similarity, computed here so the suite does not trust the code under test. */
+export function cosine(a: readonly number[], b: readonly number[]): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return na === 0 || nb === 0 ? 0 : dot / (Math.sqrt(na) * Math.sqrt(nb));
+}
+
+/** Label-wise prefix test with `*` as a one-label wildcard (listNamespaces semantics). */
+export function matchesPath(namespace: readonly string[], path: readonly string[], matchType: "prefix" | "suffix"): boolean {
+  if (path.length > namespace.length) return false;
+  const start = matchType === "prefix" ? 0 : namespace.length - path.length;
+  return path.every((label, i) => label === "*" || label === namespace[start + i]);
+}
+
+/** Label-wise prefix test without wildcards (search semantics). */
+export function startsWith(namespace: readonly string[], prefix: readonly string[]): boolean {
+  return prefix.length <= namespace.length && prefix.every((label, i) => label === namespace[i]);
+}
+
+/** Label by label, in UTF-16 code-unit order; a namespace sorts before its children. */
+export function compareLabels(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  }
+  return a.length - b.length;
+}
