@@ -117,7 +117,12 @@ export class PersistSerializer implements SerializerProtocol {
 
   async dumpsTyped(obj: unknown): Promise<[string, Uint8Array]> {
     try {
-      return await this.upstream.dumpsTyped(encodeSpecial(obj, new WeakSet()));
+      const out = await this.upstream.dumpsTyped(encodeSpecial(obj, new WeakSet()));
+      // Upstream swallows JSON.stringify failures and stores a placeholder string instead of the value.
+      if (out[0] === "json" && obj !== UPSTREAM_PLACEHOLDER && sameBytes(out[1], UPSTREAM_PLACEHOLDER_JSON)) {
+        throw new Error("JSON.stringify rejected it (e.g. a BigInt inside a class instance)");
+      }
+      return out;
     } catch (err) {
       throw new SerializationError(SOURCE, `Value cannot be serialised: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
@@ -139,6 +144,16 @@ export class PersistSerializer implements SerializerProtocol {
 }
 
 const LC2 = new TextEncoder().encode('"lc":2');
+
+/** What the upstream serializer writes when `JSON.stringify` throws, instead of raising. */
+const UPSTREAM_PLACEHOLDER = "[unable to serialize, circular reference is too complex to analyze]";
+const UPSTREAM_PLACEHOLDER_JSON = new TextEncoder().encode(JSON.stringify(UPSTREAM_PLACEHOLDER));
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function containsAscii(hay: Uint8Array, needle: Uint8Array): boolean {
   const first = needle[0];
