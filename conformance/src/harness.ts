@@ -42,6 +42,8 @@ export interface StoreHarness<T extends PersistStore = PersistStore> {
   teardown?(): Promise<void>;
   /** A new store with these options on which `setup()` has already run. */
   create(options?: PersistStoreOptions): Promise<T>;
+  /** A second, independent store on the same data. Defaults to `create()` when the backend is `multiProcess`. */
+  createPeer?(options?: PersistStoreOptions): Promise<T>;
   destroy?(store: T): Promise<void>;
   capabilities: StoreCapabilities;
   exclude?: Exclusion[];

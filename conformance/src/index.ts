@@ -6,3 +6,4 @@ export { runStoreConformance, storeGroups } from "./store/index.js";
 export { runGraphConformance, graphGroups } from "./graph/index.js";
 export { runConformanceCli } from "./conformance-cli.js";
 export { runVitest, summarize, table, type TestOutcome, type GroupSummary } from "./runner.js";
+export { FakeMemoryChatModel, nameFromMessages } from "./fake-chat-model.js";

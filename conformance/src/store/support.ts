@@ -10,6 +10,8 @@ type Requirement = [capability: string, available: boolean];
 export interface StoreKit {
   /** A new store (setup already ran), destroyed after the current test. */
   store(options?: PersistStoreOptions): Promise<PersistStore>;
+  /** A second store on the same data (`createPeer`, else `create`), destroyed after the current test. */
+  peer(options?: PersistStoreOptions): Promise<PersistStore>;
   /** A namespace root no other test uses. */
   root(): string;
   test(name: string, fn: () => Promise<void>, options?: { requires?: Requirement[]; timeout?: number }): void;
@@ -21,6 +23,7 @@ export function storeGroup(title: string, harness: StoreHarness, body: (kit: Sto
   conformanceGroup<PersistStore>(title, harness, (track) => {
     body({
       store: async (options) => track(await harness.create(options)),
+      peer: async (options) => track(await (harness.createPeer ?? harness.create).call(harness, options)),
       root: () => uniqueId("store"),
       test: (name, fn, options) => conformanceTest(harness.exclude, name, fn, options),
       requires: {

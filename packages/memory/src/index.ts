@@ -1,3 +1,3 @@
-export { MemorySaver } from "./saver.js";
-export { InMemoryStore } from "./store.js";
+export { MemorySaver, MemoryCheckpointData } from "./saver.js";
+export { InMemoryStore, MemoryStoreData } from "./store.js";
 export type { MemorySaverOptions, InMemoryStoreOptions } from "./options.js";

@@ -28,6 +28,12 @@ interface ThreadData {
   expiresAt: number | null;
 }
 
+/** Opaque in-memory checkpoint data, shareable between `MemorySaver` instances. */
+export class MemoryCheckpointData {
+  /** @internal */
+  readonly threads = new Map<string, ThreadData>();
+}
+
 const blobKey = (ns: string, channel: string, version: string) => `${ns}\u0000${channel}\u0000${version}`;
 const cpKey = (ns: string, id: string) => `${ns}\u0000${id}`;
 const newest = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0);
@@ -44,11 +50,20 @@ export class MemorySaver extends PersistSaver {
   static readonly SOURCE = SOURCE;
   protected readonly source = SOURCE;
   readonly capabilities: SaverCapabilities = { ttl: true, extendedOps: true, listThreads: true, multiProcess: false };
-  private readonly threads = new Map<string, ThreadData>();
+  /**
+   * The checkpoint data. Pass it as `data` to another `MemorySaver` to get a second handle on the same
+   * data (e.g. two workers of one process).
+   */
+  readonly data: MemoryCheckpointData;
+  private readonly threads: Map<string, ThreadData>;
+  private readonly ownsData: boolean;
   private stopSweeper: (() => void) | undefined;
 
   constructor(options: MemorySaverOptions = {}) {
     super(options);
+    this.ownsData = options.data === undefined;
+    this.data = options.data ?? new MemoryCheckpointData();
+    this.threads = (this.data as unknown as { threads: Map<string, ThreadData> }).threads;
   }
 
   protected async _setup(): Promise<void> {
@@ -57,7 +72,7 @@ export class MemorySaver extends PersistSaver {
 
   protected async _close(): Promise<void> {
     this.stopSweeper?.();
-    this.threads.clear();
+    if (this.ownsData) this.threads.clear();
   }
 
   private sweep(now = Date.now()): void {

@@ -19,6 +19,12 @@ import type { InMemoryStoreOptions } from "./options.js";
 
 const SOURCE = "@langgraph-persist/memory";
 
+/** Opaque in-memory store data, shareable between `InMemoryStore` instances. */
+export class MemoryStoreData {
+  /** @internal */
+  readonly namespaces = new Map<string, Map<string, StoredItem>>();
+}
+
 interface StoredItem {
   namespace: string[];
   key: string;
@@ -42,12 +48,18 @@ export class InMemoryStore extends PersistStore {
   static readonly SOURCE = SOURCE;
   protected readonly source = SOURCE;
   readonly capabilities: StoreCapabilities = { ttl: true, vectorSearch: true, multiProcess: false };
+  /** The items. Pass it as `data` to another `InMemoryStore` to get a second handle on the same items. */
+  readonly items: MemoryStoreData;
   /** encoded namespace → key → item. */
-  private readonly data = new Map<string, Map<string, StoredItem>>();
+  private readonly data: Map<string, Map<string, StoredItem>>;
+  private readonly ownsData: boolean;
   private stopSweeper: (() => void) | undefined;
 
   constructor(options: InMemoryStoreOptions = {}) {
     super(options);
+    this.ownsData = options.data === undefined;
+    this.items = options.data ?? new MemoryStoreData();
+    this.data = (this.items as unknown as { namespaces: Map<string, Map<string, StoredItem>> }).namespaces;
   }
 
   protected async _setup(): Promise<void> {
@@ -56,7 +68,7 @@ export class InMemoryStore extends PersistStore {
 
   protected async _close(): Promise<void> {
     this.stopSweeper?.();
-    this.data.clear();
+    if (this.ownsData) this.data.clear();
   }
 
   /** Deletes expired items; returns how many. */
