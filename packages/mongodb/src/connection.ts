@@ -1,0 +1,185 @@
+import {
+  BackendError,
+  CapabilityError,
+  ClientClosedError,
+  InvalidArgumentError,
+  PersistenceError,
+  toPersistenceError,
+} from "@langgraph-persist/core";
+import { MongoClient } from "mongodb";
+import type { ClientSession, Collection, Db, Document } from "mongodb";
+import { DEFAULT_COLLECTION_PREFIX, SOURCE, validateCollectionPrefix, validateDbName } from "./keys.js";
+import type { MongoDBConnectionOptions } from "./options.js";
+import { executeWrites, type WriteModel } from "./writes.js";
+
+/** MongoDB 5.0: `$getField`, `$lookup` with `localField` + `pipeline`, index use of `$expr` in `$lookup`. */
+export const MIN_WIRE_VERSION = 13;
+/** MongoDB 8.0: the cross-collection `bulkWrite` command. */
+export const CLIENT_BULK_WRITE_WIRE_VERSION = 25;
+
+/** What `hello` says about the deployment, reduced to what the adapter decides on. */
+export interface DeploymentInfo {
+  maxWireVersion: number;
+  /** Replica set member or mongos: multi-document transactions are available. */
+  transactions: boolean;
+  /** MongoDB 8.0+: one `bulkWrite` command can span collections. */
+  clientBulkWrite: boolean;
+}
+
+export function describeDeployment(hello: Document): DeploymentInfo {
+  const maxWireVersion = typeof hello.maxWireVersion === "number" ? hello.maxWireVersion : 0;
+  const replicated = typeof hello.setName === "string" || hello.msg === "isdbgrid";
+  return {
+    maxWireVersion,
+    transactions: replicated && hello.logicalSessionTimeoutMinutes != null,
+    clientBulkWrite: maxWireVersion >= CLIENT_BULK_WRITE_WIRE_VERSION,
+  };
+}
+
+export interface ResolvedConnection {
+  client: MongoClient;
+  ownsClient: boolean;
+  dbName: string;
+  collectionPrefix: string;
+  transactions: "auto" | boolean;
+  clientBulkWrite: "auto" | false;
+}
+
+function isMongoClient(value: unknown): value is MongoClient {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as MongoClient).db === "function" &&
+    typeof (value as MongoClient).startSession === "function"
+  );
+}
+
+/** Validates connection options and creates the client for a `url` (nothing connects yet). */
+export function resolveConnection(options: MongoDBConnectionOptions): ResolvedConnection {
+  if (options === null || typeof options !== "object") throw new InvalidArgumentError(SOURCE, "options must be an object with `client` or `url`");
+  const { client, url } = options;
+  if (client !== undefined && url !== undefined) throw new InvalidArgumentError(SOURCE, "Pass either `client` or `url`, not both");
+  if (client === undefined && url === undefined) {
+    throw new InvalidArgumentError(SOURCE, "Pass `client` (an existing MongoClient) or `url` (a mongodb:// or mongodb+srv:// connection string)");
+  }
+  if (client !== undefined && !isMongoClient(client)) throw new InvalidArgumentError(SOURCE, "`client` must be a MongoClient from the mongodb driver");
+  if (url !== undefined && (typeof url !== "string" || !/^mongodb(\+srv)?:\/\//.test(url))) {
+    throw new InvalidArgumentError(SOURCE, "`url` must be a mongodb:// or mongodb+srv:// connection string");
+  }
+  const transactions = options.transactions ?? "auto";
+  if (transactions !== "auto" && transactions !== true && transactions !== false) {
+    throw new InvalidArgumentError(SOURCE, `transactions must be "auto", true or false, got ${JSON.stringify(transactions)}`);
+  }
+  const clientBulkWrite = options.clientBulkWrite ?? "auto";
+  if (clientBulkWrite !== "auto" && clientBulkWrite !== false) {
+    throw new InvalidArgumentError(SOURCE, `clientBulkWrite must be "auto" or false, got ${JSON.stringify(clientBulkWrite)}`);
+  }
+  const collectionPrefix = validateCollectionPrefix(options.collectionPrefix ?? DEFAULT_COLLECTION_PREFIX);
+  if (options.dbName !== undefined) validateDbName(options.dbName);
+
+  let resolved: MongoClient;
+  if (client !== undefined) {
+    resolved = client;
+  } else {
+    try {
+      resolved = new MongoClient(url!, options.clientOptions);
+    } catch (err) {
+      throw new InvalidArgumentError(SOURCE, `Invalid MongoDB connection string: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+  const dbName = options.dbName ?? validateDbName(resolved.options.dbName);
+  return { client: resolved, ownsClient: client === undefined, dbName, collectionPrefix, transactions, clientBulkWrite };
+}
+
+/**
+ * One saver's or store's handle on MongoDB: the database, what the deployment supports (known after
+ * `detect()`), and the write paths that use it (transactions, cross-collection bulk writes).
+ */
+export class Connection {
+  readonly client: MongoClient;
+  readonly db: Db;
+  readonly dbName: string;
+  readonly ownsClient: boolean;
+  private readonly transactionsOption: "auto" | boolean;
+  private readonly clientBulkOption: "auto" | false;
+  private info: DeploymentInfo | undefined;
+
+  constructor(resolved: ResolvedConnection) {
+    this.client = resolved.client;
+    this.ownsClient = resolved.ownsClient;
+    this.dbName = resolved.dbName;
+    this.db = resolved.client.db(resolved.dbName);
+    this.transactionsOption = resolved.transactions;
+    this.clientBulkOption = resolved.clientBulkWrite;
+  }
+
+  /** Asks the server what it supports (one `hello`). Refuses servers older than MongoDB 5.0. */
+  async detect(): Promise<DeploymentInfo> {
+    const info = describeDeployment(await this.db.admin().command({ hello: 1 }));
+    if (info.maxWireVersion < MIN_WIRE_VERSION) {
+      throw new CapabilityError(SOURCE, `MongoDB 5.0 or newer is required (the server reports wire version ${info.maxWireVersion})`);
+    }
+    if (this.transactionsOption === true && !info.transactions) {
+      throw new CapabilityError(SOURCE, "transactions: true needs a replica set or a sharded cluster; this server is a standalone (use a single-node replica set, or transactions: \"auto\")");
+    }
+    this.info = info;
+    return info;
+  }
+
+  get deployment(): DeploymentInfo | undefined {
+    return this.info;
+  }
+
+  get usesTransactions(): boolean {
+    return this.transactionsOption !== false && (this.info?.transactions ?? false);
+  }
+
+  get usesClientBulkWrite(): boolean {
+    return this.clientBulkOption !== false && (this.info?.clientBulkWrite ?? false) && typeof this.client.bulkWrite === "function";
+  }
+
+  collection<T extends Document = Document>(name: string): Collection<T> {
+    // Undefined fields are dropped, as JSON would: values read back never gain `null`s.
+    return this.db.collection<T>(name, { ignoreUndefined: true });
+  }
+
+  /** Runs `fn` in a transaction when the deployment has them (retried on transient errors), else directly. */
+  async inTransaction<T>(fn: (session: ClientSession | undefined) => Promise<T>): Promise<T> {
+    if (!this.usesTransactions) return fn(undefined);
+    const session = this.client.startSession();
+    try {
+      return await session.withTransaction(() => fn(session));
+    } finally {
+      await session.endSession();
+    }
+  }
+
+  /** Sends `models` in order: one command when they fit one, else one `bulkWrite` per collection run. */
+  async write(models: WriteModel[], options: { session?: ClientSession; ordered?: boolean } = {}): Promise<void> {
+    await executeWrites(this, models, options);
+  }
+
+  /** Writes `models` atomically where the deployment allows (transaction), in order otherwise. */
+  async writeAtomically(models: WriteModel[], options: { ordered?: boolean } = {}): Promise<void> {
+    if (models.length === 0) return;
+    await this.inTransaction((session) => this.write(models, { ...options, session }));
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) await this.client.close();
+  }
+}
+
+const CLOSED_ERRORS = new Set(["MongoNotConnectedError", "MongoTopologyClosedError", "MongoClientClosedError", "MongoExpiredSessionError"]);
+
+/** Turns driver errors into the adapter's typed errors. */
+export function mapMongoError(source: string, action: string, err: unknown): PersistenceError {
+  if (err instanceof PersistenceError) return err;
+  const name = err instanceof Error ? err.name : "";
+  const detail = err instanceof Error ? err.message : String(err);
+  if (CLOSED_ERRORS.has(name)) return new ClientClosedError(source, `${action} failed: the MongoClient is closed (${detail})`, { cause: err });
+  if (name === "MongoServerSelectionError" || name === "MongoNetworkError" || name === "MongoNetworkTimeoutError") {
+    return new BackendError(source, `${action} failed: cannot reach MongoDB (${detail})`, { cause: err });
+  }
+  return toPersistenceError(source, action, err);
+}

@@ -1,0 +1,435 @@
+import type { FilterCondition, ListQuery, PreparedListNamespaces, PreparedSearch } from "@langgraph-persist/core";
+import { literalPrefix } from "@langgraph-persist/core";
+import type { Document } from "mongodb";
+import {
+  checkpointKey,
+  filterKv,
+  liveAt,
+  namespacePrefixQuery,
+  type BlobKey,
+  type CheckpointDoc,
+  type SaverCollections,
+  type StoreCollections,
+} from "./keys.js";
+import { vectorNorm } from "./writes.js";
+
+/**
+ * Reads as data: every query and aggregation pipeline the adapter sends is built here by pure
+ * functions, so their exact shape is unit-tested without a server.
+ */
+
+// ================================================================ store filters
+
+/** A translated filter: the `$match` document and whether it gives exactly `matchesConditions`' answers. */
+export interface TranslatedFilter {
+  match: Document;
+  /** False when part of the filter was widened (a superset): callers re-check in JS before paging. */
+  exact: boolean;
+}
+
+const ARRAY_INDEX = /^(0|[1-9]\d*)$/;
+const MAX_INT32 = 2 ** 31 - 1;
+const typeIs = (expr: unknown, type: string) => ({ $eq: [{ $type: expr }, type] });
+
+/**
+ * One step of core `getPath` as an aggregation expression: an object's own field (`$getField`, so
+ * labels with `.` or `$` are fields, not paths), an array's element for a numeric segment, missing
+ * otherwise. Unlike MongoDB dot paths this never reaches into the elements of an array.
+ */
+function stepExpr(input: unknown, segment: string, depth: number): Document {
+  const v = `$$p${depth}`;
+  const field = { $cond: [typeIs(v, "object"), { $getField: { field: { $literal: segment }, input: v } }, "$$REMOVE"] };
+  let body: unknown = field;
+  if (ARRAY_INDEX.test(segment)) {
+    const index = Number(segment);
+    const element = index <= MAX_INT32 ? { $arrayElemAt: [v, index] } : "$$REMOVE";
+    body = { $cond: [{ $isArray: v }, element, field] };
+  }
+  // `$let` binds each step once, so the expression grows linearly with the path length.
+  return { $let: { vars: { [`p${depth}`]: input }, in: body } };
+}
+
+/** The value at `path` inside the item's `value` (missing when core `getPath` says MISSING). */
+export function pathExpr(path: readonly string[], root = "$value"): unknown {
+  let expr: unknown = root;
+  path.forEach((segment, i) => {
+    expr = stepExpr(expr, segment, i);
+  });
+  return expr;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+/**
+ * Core `deepEqual(x, value)` as an expression, with a type guard at every leaf (numbers only equal
+ * numbers, strings strings, ...) and key-order-insensitive object equality (same key count, every key
+ * equal). Returns undefined for operands JSON cannot hold (dates, bigints, ...), which are re-checked in JS.
+ */
+export function equalsExpr(x: string, value: unknown, depth = 0): unknown {
+  if (value === null) return typeIs(x, "null");
+  switch (typeof value) {
+    case "number":
+      return { $and: [{ $isNumber: x }, { $eq: [x, value] }] };
+    case "string":
+      return { $and: [typeIs(x, "string"), { $eq: [x, { $literal: value }] }] };
+    case "boolean":
+      return { $and: [typeIs(x, "bool"), { $eq: [x, value] }] };
+    default:
+      break;
+  }
+  if (Array.isArray(value)) {
+    const parts: unknown[] = [{ $isArray: x }, { $eq: [{ $size: x }, value.length] }];
+    for (let i = 0; i < value.length; i++) {
+      const inner = equalsExpr(`$$e${depth}`, value[i] === undefined ? null : value[i], depth + 1);
+      if (inner === undefined) return undefined;
+      parts.push({ $let: { vars: { [`e${depth}`]: { $arrayElemAt: [x, i] } }, in: inner } });
+    }
+    // `$and` stops at the first false, so `$size` and `$arrayElemAt` only ever see arrays.
+    return { $and: parts };
+  }
+  if (isPlainObject(value)) {
+    const keys = Object.keys(value).filter((k) => value[k] !== undefined);
+    const parts: unknown[] = [typeIs(x, "object"), { $eq: [{ $size: { $objectToArray: x } }, keys.length] }];
+    for (const k of keys) {
+      const inner = equalsExpr(`$$o${depth}`, value[k], depth + 1);
+      if (inner === undefined) return undefined;
+      parts.push({ $let: { vars: { [`o${depth}`]: { $getField: { field: { $literal: k }, input: x } } }, in: inner } });
+    }
+    return { $and: parts };
+  }
+  return undefined;
+}
+
+/** Strings whose UTF-16 order (JS `<`) can differ from MongoDB's code point order contain a unit ≥ U+D800. */
+const ORDER_SENSITIVE = /[\uD800-\uFFFF]/;
+
+/** One condition on the bound variable `$$a`; `exact: false` means the expression is a superset. */
+function conditionExpr(c: FilterCondition): { expr: unknown; exact: boolean } {
+  const a = "$$a";
+  const missing = typeIs(a, "missing");
+  switch (c.op) {
+    case "$exists":
+      return { expr: c.value ? { $not: [missing] } : missing, exact: true };
+    case "$eq":
+    case "$ne": {
+      const eq = equalsExpr(a, c.value);
+      if (eq === undefined) return { expr: c.op === "$eq" ? { $not: [missing] } : true, exact: false };
+      return { expr: c.op === "$eq" ? eq : { $not: [eq] }, exact: true };
+    }
+    case "$in":
+    case "$nin": {
+      const options = (c.value as unknown[]).map((v) => equalsExpr(a, v));
+      if (options.some((o) => o === undefined)) return { expr: c.op === "$in" ? { $not: [missing] } : true, exact: false };
+      const any = options.length === 0 ? false : { $or: options };
+      return { expr: c.op === "$in" ? any : { $not: [any] }, exact: true };
+    }
+    default: {
+      // Range operators compare numbers with numbers and strings with strings, never across types.
+      const op = c.op;
+      if (typeof c.value === "number") return { expr: { $and: [{ $isNumber: a }, { [op]: [a, c.value] }] }, exact: true };
+      const s = c.value as string;
+      const isString = typeIs(a, "string");
+      if (ORDER_SENSITIVE.test(s)) return { expr: isString, exact: false };
+      return { expr: { $and: [isString, { [op]: [a, { $literal: s }] }] }, exact: true };
+    }
+  }
+}
+
+/**
+ * Store filter conditions as one `$expr` over the item's `value`. Every condition is exact except
+ * operands JSON cannot hold and string ranges with characters where UTF-16 and code point order differ.
+ */
+export function translateFilter(conditions: readonly FilterCondition[], root = "$value"): TranslatedFilter {
+  if (conditions.length === 0) return { match: {}, exact: true };
+  let exact = true;
+  const parts = conditions.map((c) => {
+    const t = conditionExpr(c);
+    exact &&= t.exact;
+    return { $let: { vars: { a: pathExpr(c.path, root) }, in: t.expr } };
+  });
+  return { match: { $expr: parts.length === 1 ? parts[0] : { $and: parts } }, exact };
+}
+
+// ================================================================ store pipelines
+
+/** Exact cosine similarity of a stored vector and the query, as core `cosineSimilarity` computes it. */
+export function cosineExpr(vector: string, norm: string, query: readonly number[]): unknown {
+  const queryNorm = vectorNorm(query);
+  if (queryNorm === 0) return 0;
+  const dot = {
+    $reduce: {
+      input: { $zip: { inputs: [vector, { $literal: query }] } },
+      initialValue: 0,
+      in: { $add: ["$$value", { $multiply: [{ $arrayElemAt: ["$$this", 0] }, { $arrayElemAt: ["$$this", 1] }] }] },
+    },
+  };
+  return { $cond: [{ $eq: [norm, 0] }, 0, { $divide: [dot, { $multiply: [norm, queryNorm] }] }] };
+}
+
+/** Best cosine over the item's vectors; null (sorted after every number) when it has none. */
+export function bestScoreExpr(query: readonly number[]): unknown {
+  return { $max: { $map: { input: { $ifNull: ["$embeddings", []] }, as: "e", in: cosineExpr("$$e.vector", "$$e.norm", query) } } };
+}
+
+export const SCORE_FIELD = "__score";
+
+/** Newest first, ties by key then namespace: the order of core `rankAndPage` (scores first when ranked). */
+function searchSort(ranked: boolean): Document {
+  return ranked ? { [SCORE_FIELD]: -1, updated_at: -1, key: 1, ns: 1 } : { updated_at: -1, key: 1, ns: 1 };
+}
+
+/** Items a search may return: under the prefix, not expired, matching the (possibly widened) filter. */
+export function searchMatch(search: PreparedSearch, now: Date): { match: Document; exact: boolean } {
+  const filter = translateFilter(search.conditions);
+  return { match: { ...namespacePrefixQuery(search.namespacePrefix), ...liveAt(now), ...filter.match }, exact: filter.exact };
+}
+
+/**
+ * Search with the exact fallback: `$match` (namespace range, expiry, filter) before anything else, then
+ * the cosine score when there is a query vector, then sort, skip and limit. When the filter is not
+ * exact the pipeline stops after the sort and the caller filters and pages in JS.
+ */
+export function searchPipeline(search: PreparedSearch, now: Date): { pipeline: Document[]; exact: boolean } {
+  const { match, exact } = searchMatch(search, now);
+  const ranked = search.queryVector !== undefined;
+  const pipeline: Document[] = [{ $match: match }];
+  if (ranked) pipeline.push({ $set: { [SCORE_FIELD]: bestScoreExpr(search.queryVector!) } });
+  pipeline.push({ $sort: searchSort(ranked) });
+  if (exact) {
+    if (search.offset > 0) pipeline.push({ $skip: search.offset });
+    pipeline.push({ $limit: search.limit });
+  }
+  pipeline.push({ $project: { embeddings: 0 } });
+  return { pipeline, exact };
+}
+
+const SCALAR = (v: unknown) => typeof v === "string" || (typeof v === "number" && Number.isFinite(v)) || typeof v === "boolean";
+
+/**
+ * The part of the filter `$vectorSearch` may apply as a pre-filter: conditions on declared filter
+ * fields whose MongoDB semantics give a superset of core's (never `$ne`/`$nin`, whose array semantics
+ * would drop matches). Everything is re-checked exactly after the search.
+ */
+export function vectorPreFilter(search: PreparedSearch, filterFields: readonly string[]): Document | undefined {
+  const parts: Document[] = [];
+  if (search.namespacePrefix.length > 0) parts.push({ ns_prefixes: { $eq: search.namespacePrefix.join(".") } });
+  const declared = new Set(filterFields);
+  for (const c of search.conditions) {
+    const field = c.path.join(".");
+    if (!declared.has(field) || c.path.some((p) => ARRAY_INDEX.test(p))) continue;
+    const path = `value.${field}`;
+    if (c.op === "$eq" && SCALAR(c.value)) parts.push({ [path]: { $eq: c.value } });
+    else if (c.op === "$in" && (c.value as unknown[]).length > 0 && (c.value as unknown[]).every(SCALAR)) {
+      const types = new Set((c.value as unknown[]).map((v) => typeof v));
+      if (types.size === 1) parts.push({ [path]: { $in: c.value } });
+    } else if ((c.op === "$gt" || c.op === "$gte" || c.op === "$lt" || c.op === "$lte") && typeof c.value === "number") {
+      parts.push({ [path]: { [c.op]: c.value } });
+    }
+  }
+  if (parts.length === 0) return undefined;
+  return parts.length === 1 ? parts[0] : { $and: parts };
+}
+
+/**
+ * Semantic search through Atlas: `$vectorSearch` on the vectors collection (namespace and filter as
+ * pre-filters), best exact cosine per item, the items joined back and re-checked (expiry, exact
+ * filter), then the unscored items (no vectors) after the scored ones, as the fallback ranks them.
+ */
+export function atlasSearchPipeline(
+  c: StoreCollections,
+  search: PreparedSearch,
+  now: Date,
+  options: { indexName: string; filterFields: readonly string[]; numCandidates?: number },
+): { pipeline: Document[]; exact: boolean } {
+  const query = search.queryVector!;
+  const { match, exact } = searchMatch(search, now);
+  const wanted = search.offset + search.limit;
+  const vectorSearch: Document = {
+    index: options.indexName,
+    path: "embedding",
+    queryVector: query,
+    numCandidates: options.numCandidates ?? Math.max(100, 10 * wanted),
+    // Several vectors may belong to one item: ask for more than the page so grouping still fills it.
+    limit: Math.max(wanted * 4, 10),
+  };
+  const preFilter = vectorPreFilter(search, options.filterFields);
+  if (preFilter) vectorSearch.filter = preFilter;
+  const pipeline: Document[] = [
+    { $vectorSearch: vectorSearch },
+    { $group: { _id: { ns: "$ns", key: "$key" }, best: { $max: cosineExpr("$embedding", "$norm", query) } } },
+    { $lookup: { from: c.items, localField: "_id.ns", foreignField: "ns", let: { key: "$_id.key" }, pipeline: [{ $match: { $expr: { $eq: ["$key", "$$key"] } } }], as: "item" } },
+    { $unwind: "$item" },
+    { $replaceWith: { $mergeObjects: ["$item", { [SCORE_FIELD]: "$best" }] } },
+    { $match: match },
+    { $unionWith: { coll: c.items, pipeline: [{ $match: { ...match, "embeddings.0": { $exists: false } } }] } },
+    { $sort: searchSort(true) },
+  ];
+  if (exact) {
+    if (search.offset > 0) pipeline.push({ $skip: search.offset });
+    pipeline.push({ $limit: search.limit });
+  }
+  pipeline.push({ $project: { embeddings: 0 } });
+  return { pipeline, exact };
+}
+
+/** One query for every get of a batch. */
+export function getsQuery(gets: ReadonlyArray<{ ns: string; key: string }>, now: Date): Document {
+  return { $or: gets.map((g) => ({ ns: g.ns, key: g.key })), ...liveAt(now) };
+}
+
+/**
+ * Distinct live namespaces for listNamespaces: the literal prefix of the match conditions narrows the
+ * `ns` range; `maxDepth` truncates on the server when that cannot change which conditions match.
+ */
+export function listNamespacesPipeline(l: PreparedListNamespaces, now: Date): Document[] {
+  const conditions = l.matchConditions ?? [];
+  const truncate = l.maxDepth !== undefined && conditions.every((c) => c.matchType === "prefix" && c.path.length <= l.maxDepth!);
+  return [
+    { $match: { ...namespacePrefixQuery(literalPrefix(conditions)), ...liveAt(now) } },
+    { $group: { _id: truncate ? { $slice: ["$namespace", l.maxDepth] } : "$namespace" } },
+  ];
+}
+
+// ================================================================ saver
+
+export const CHECKPOINT_SORT = { "_id.checkpoint_id": -1, "_id.thread_id": 1, "_id.checkpoint_ns": 1 } as const;
+
+/** The `$match` of a checkpoint query; the metadata filter is an exact `$all` on `metadata_kv`. */
+export function checkpointMatch(query: ListQuery): Document {
+  if (query.threadId !== undefined && query.checkpointNs !== undefined && query.checkpointId !== undefined) {
+    const m: Document = { _id: checkpointKey(query.threadId, query.checkpointNs, query.checkpointId) };
+    if (query.before !== undefined) m["_id.checkpoint_id"] = { $lt: query.before };
+    if (query.filter?.length) m.metadata_kv = { $all: filterKv(query.filter) };
+    return m;
+  }
+  const m: Document = {};
+  if (query.threadId !== undefined) m["_id.thread_id"] = query.threadId;
+  if (query.checkpointNs !== undefined) m["_id.checkpoint_ns"] = query.checkpointNs;
+  if (query.checkpointId !== undefined || query.before !== undefined) {
+    const id: Document = {};
+    if (query.checkpointId !== undefined) id.$eq = query.checkpointId;
+    if (query.before !== undefined) id.$lt = query.before;
+    m["_id.checkpoint_id"] = id;
+  }
+  if (query.filter?.length) m.metadata_kv = { $all: filterKv(query.filter) };
+  return m;
+}
+
+/**
+ * Hides checkpoints of expired threads, and of an expired thread's earlier life, at `now`: the thread
+ * document is joined by `_id` and checked in the same pipeline (no extra round trip).
+ */
+export function visibleStages(c: SaverCollections, now: Date): Document[] {
+  return [
+    { $lookup: { from: c.threads, localField: "_id.thread_id", foreignField: "_id", as: "__thread" } },
+    {
+      $match: {
+        $expr: {
+          $let: {
+            vars: { t: { $arrayElemAt: ["$__thread", 0] } },
+            in: {
+              $and: [
+                { $or: [{ $ne: [{ $type: "$$t.expire_at" }, "date"] }, { $gt: ["$$t.expire_at", now] }] },
+                { $or: [{ $ne: [{ $type: "$$t.alive_since" }, "date"] }, { $gte: ["$written_at", "$$t.alive_since"] }] },
+              ],
+            },
+          },
+        },
+      },
+    },
+    { $unset: "__thread" },
+  ];
+}
+
+/**
+ * Checkpoint documents newest first (`checkpoint_id` desc, ties by thread then namespace), served by
+ * the `checkpoints_by_thread_ns` / `checkpoints_by_thread` indexes when a thread is given. Channel
+ * values and writes are not joined here: `blobsAndWritesPipeline` fetches them once per page.
+ */
+export function checkpointsPipeline(c: SaverCollections, query: ListQuery, ttlNow?: Date): Document[] {
+  const pipeline: Document[] = [{ $match: checkpointMatch(query) }, { $sort: CHECKPOINT_SORT }];
+  if (ttlNow) pipeline.push(...visibleStages(c, ttlNow));
+  if (query.limit !== undefined) pipeline.push({ $limit: query.limit });
+  pipeline.push({ $project: { metadata_kv: 0 } });
+  return pipeline;
+}
+
+export interface CheckpointRef {
+  threadId: string;
+  checkpointNs: string;
+  checkpointId: string;
+  blobRefs: ReadonlyArray<readonly [string, string]>;
+}
+
+export function refOf(doc: CheckpointDoc): CheckpointRef {
+  return { threadId: doc._id.thread_id, checkpointNs: doc._id.checkpoint_ns, checkpointId: doc._id.checkpoint_id, blobRefs: doc.blob_refs };
+}
+
+export const blobKeyString = (k: BlobKey) => JSON.stringify([k.thread_id, k.checkpoint_ns, k.channel, k.version]);
+export const checkpointKeyString = (threadId: string, checkpointNs: string, checkpointId: string) => JSON.stringify([threadId, checkpointNs, checkpointId]);
+
+/**
+ * One query for a whole page of checkpoints: every blob they reference (each distinct blob once, by
+ * `_id`) followed, through `$unionWith`, by every pending write of every checkpoint of the page.
+ * Write documents carry `__write: true`.
+ */
+export function blobsAndWritesPipeline(c: SaverCollections, page: readonly CheckpointRef[]): Document[] {
+  const blobIds = new Map<string, BlobKey>();
+  for (const cp of page) {
+    for (const [channel, version] of cp.blobRefs) {
+      const id: BlobKey = { thread_id: cp.threadId, checkpoint_ns: cp.checkpointNs, channel, version };
+      blobIds.set(blobKeyString(id), id);
+    }
+  }
+  return [
+    { $match: { _id: { $in: [...blobIds.values()] } } },
+    {
+      $unionWith: {
+        coll: c.writes,
+        pipeline: [
+          { $match: { $or: page.map((cp) => ({ "_id.thread_id": cp.threadId, "_id.checkpoint_id": cp.checkpointId, "_id.checkpoint_ns": cp.checkpointNs })) } },
+          { $set: { __write: true } },
+        ],
+      },
+    },
+  ];
+}
+
+/**
+ * `listThreads` from the thread documents (`threads_by_latest` index): newest latest checkpoint first,
+ * keyset paging by `before`, the metadata filter on the latest checkpoint's `metadata_kv`, the
+ * checkpoint document joined by `_id` for its bytes.
+ */
+export function listThreadsPipeline(
+  c: SaverCollections,
+  options: { limit: number; before?: string; filter?: ListQuery["filter"] },
+  ttlNow?: Date,
+): Document[] {
+  const match: Document = { "latest.checkpoint_id": options.before !== undefined ? { $type: "string", $lt: options.before } : { $type: "string" } };
+  if (options.filter?.length) match["latest.metadata_kv"] = { $all: filterKv(options.filter) };
+  if (ttlNow) Object.assign(match, liveAt(ttlNow));
+  const pipeline: Document[] = [
+    { $match: match },
+    { $sort: { "latest.checkpoint_id": -1, _id: 1 } },
+    { $set: { __cp: { thread_id: "$_id", checkpoint_ns: "$latest.checkpoint_ns", checkpoint_id: "$latest.checkpoint_id" } } },
+    {
+      $lookup: {
+        from: c.checkpoints,
+        localField: "__cp",
+        foreignField: "_id",
+        pipeline: [{ $project: { type: 1, checkpoint: 1, metadata_type: 1, metadata: 1, written_at: 1 } }],
+        as: "__doc",
+      },
+    },
+    { $unwind: "$__doc" },
+  ];
+  if (ttlNow) {
+    pipeline.push({
+      $match: { $expr: { $or: [{ $ne: [{ $type: "$alive_since" }, "date"] }, { $gte: ["$__doc.written_at", "$alive_since"] }] } },
+    });
+  }
+  pipeline.push({ $limit: options.limit });
+  return pipeline;
+}
