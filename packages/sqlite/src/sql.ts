@@ -1,0 +1,511 @@
+import type { FilterCondition, ListQuery } from "@langgraph-persist/core";
+
+/**
+ * Every statement the adapter runs, in one place. Schema DDL lives in `migrations.ts`.
+ *
+ * Conventions: identifiers are always quoted with `quoteIdent`; values are always bound parameters;
+ * times are epoch milliseconds in INTEGER columns; text comparisons use the default BINARY collation
+ * (byte order of UTF-8), never LIKE/GLOB.
+ */
+
+/** Quotes an SQL identifier (table, index) so no name can break out of it. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export interface SaverTables {
+  checkpoints: string;
+  blobs: string;
+  writes: string;
+  threads: string;
+  migrations: string;
+}
+
+export interface StoreTables {
+  items: string;
+  vectors: string;
+  migrations: string;
+}
+
+/** Raw (unquoted) table names for a prefix. */
+export function saverTableNames(prefix: string): SaverTables {
+  return {
+    checkpoints: `${prefix}checkpoints`,
+    blobs: `${prefix}checkpoint_blobs`,
+    writes: `${prefix}checkpoint_writes`,
+    threads: `${prefix}checkpoint_threads`,
+    migrations: `${prefix}checkpoint_migrations`,
+  };
+}
+
+export function storeTableNames(prefix: string): StoreTables {
+  return {
+    items: `${prefix}store_items`,
+    vectors: `${prefix}store_vectors`,
+    migrations: `${prefix}store_migrations`,
+  };
+}
+
+function quoted<T extends object>(names: T): T {
+  return Object.fromEntries(Object.entries(names).map(([k, v]) => [k, quoteIdent(v as string)])) as T;
+}
+
+// ---------------------------------------------------------------------------------------- migrations
+
+export function migrationSql(table: string) {
+  const t = quoteIdent(table);
+  return {
+    create: `CREATE TABLE IF NOT EXISTS ${t} (v INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
+    current: `SELECT COALESCE(MAX(v), 0) AS v FROM ${t}`,
+    record: `INSERT INTO ${t} (v, applied_at) VALUES (?, ?)`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------- saver
+
+/**
+ * A checkpoint row plus, in the same row, the blobs its `blob_refs` name and its pending writes,
+ * aggregated as JSON arrays (binary values hex-encoded). One row per checkpoint means `getTuple` is one
+ * statement and `list` streams one row per tuple in index order, without a cartesian blob × write
+ * join and without a sort over the whole thread. `CROSS JOIN` pins the loop order: walk the refs, then
+ * one primary-key lookup per blob (not every blob of the namespace per ref).
+ */
+function checkpointColumns(t: SaverTables, c: string): string {
+  return `${c}.thread_id, ${c}.checkpoint_ns, ${c}.checkpoint_id, ${c}.parent_checkpoint_id,
+  ${c}.checkpoint_type, ${c}.checkpoint, ${c}.metadata_type, ${c}.metadata, ${c}.metadata_json, ${c}.run_id, ${c}.blob_refs,
+  (SELECT json_group_array(json_array(b.channel, b.version, b.type, hex(b.data)))
+     FROM json_each(${c}.blob_refs) r
+     CROSS JOIN ${t.blobs} b ON b.thread_id = ${c}.thread_id AND b.checkpoint_ns = ${c}.checkpoint_ns
+                      AND b.channel = json_extract(r.value, '$[0]') AND b.version = json_extract(r.value, '$[1]')) AS blobs_json,
+  (SELECT json_group_array(json_array(w.task_id, w.idx, w.channel, w.type, hex(w.data), w.task_path))
+     FROM ${t.writes} w
+    WHERE w.thread_id = ${c}.thread_id AND w.checkpoint_ns = ${c}.checkpoint_ns AND w.checkpoint_id = ${c}.checkpoint_id) AS writes_json`;
+}
+
+/** A thread whose expiry has passed is invisible to every read, before the sweeper deletes it. */
+function liveThread(t: SaverTables, c: string): string {
+  return `NOT EXISTS (SELECT 1 FROM ${t.threads} x WHERE x.thread_id = ${c}.thread_id AND x.expires_at <= @now)`;
+}
+
+/** A JSON array bound as `@ids`, so one statement serves any number of ids. */
+const IDS = `SELECT value FROM json_each(@ids)`;
+
+export function saverSql(names: SaverTables) {
+  const t = quoted(names);
+  return {
+    getById: `SELECT ${checkpointColumns(t, "c")} FROM ${t.checkpoints} c
+      WHERE c.thread_id = @thread AND c.checkpoint_ns = @ns AND c.checkpoint_id = @id AND ${liveThread(t, "c")}`,
+    // The primary key (thread_id, checkpoint_ns, checkpoint_id) scanned backwards: no sort.
+    getLatest: `SELECT ${checkpointColumns(t, "c")} FROM ${t.checkpoints} c
+      WHERE c.thread_id = @thread AND c.checkpoint_ns = @ns AND ${liveThread(t, "c")}
+      ORDER BY c.checkpoint_id DESC LIMIT 1`,
+    getWrites: `SELECT task_id, idx, channel, type, data, task_path FROM ${t.writes}
+      WHERE thread_id = @thread AND checkpoint_ns = @ns AND checkpoint_id = @id`,
+
+    threadExpiry: `SELECT expires_at FROM ${t.threads} WHERE thread_id = @thread`,
+    // Blobs are immutable per (thread, ns, channel, version): a second put of the same version keeps the first.
+    insertBlob: `INSERT OR IGNORE INTO ${t.blobs} (thread_id, checkpoint_ns, channel, version, type, data)
+      VALUES (@thread, @ns, @channel, @version, @type, @data)`,
+    upsertCheckpoint: `INSERT INTO ${t.checkpoints}
+      (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint_type, checkpoint, metadata_type, metadata, metadata_json, run_id, blob_refs)
+      VALUES (@thread, @ns, @id, @parent, @checkpointType, @checkpoint, @metadataType, @metadata, @metadataJson, @runId, @blobRefs)
+      ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
+        parent_checkpoint_id = excluded.parent_checkpoint_id, checkpoint_type = excluded.checkpoint_type,
+        checkpoint = excluded.checkpoint, metadata_type = excluded.metadata_type, metadata = excluded.metadata,
+        metadata_json = excluded.metadata_json, run_id = excluded.run_id, blob_refs = excluded.blob_refs`,
+    /**
+     * The thread index row points at the checkpoint `listThreads` reports: the newest of the root
+     * namespace, or the newest of any namespace while the thread has no root checkpoint. Kept current on
+     * every put so `listThreads` never scans checkpoints.
+     */
+    upsertThreadOnPut: `INSERT INTO ${t.threads} (thread_id, checkpoint_ns, checkpoint_id, expires_at)
+      VALUES (@thread, @ns, @id, @expiresAt)
+      ON CONFLICT (thread_id) DO UPDATE SET
+        checkpoint_ns = CASE WHEN ${TAKE_NEW} THEN excluded.checkpoint_ns ELSE checkpoint_ns END,
+        checkpoint_id = CASE WHEN ${TAKE_NEW} THEN excluded.checkpoint_id ELSE checkpoint_id END,
+        expires_at = excluded.expires_at`,
+    touchThread: `INSERT INTO ${t.threads} (thread_id, checkpoint_ns, checkpoint_id, expires_at) VALUES (@thread, NULL, NULL, @expiresAt)
+      ON CONFLICT (thread_id) DO UPDATE SET expires_at = excluded.expires_at`,
+    refreshThreads: `UPDATE ${t.threads} SET expires_at = @expiresAt
+      WHERE thread_id IN (${IDS}) AND (expires_at IS NULL OR expires_at > @now)`,
+    /** Recomputes the index row after deletes; same preference as `upsertThreadOnPut`. */
+    recomputeThread: `UPDATE ${t.threads} SET (checkpoint_ns, checkpoint_id) = (
+        SELECT c.checkpoint_ns, c.checkpoint_id FROM ${t.checkpoints} c WHERE c.thread_id = ${t.threads}.thread_id
+        ORDER BY c.checkpoint_ns <> '', c.checkpoint_id DESC LIMIT 1)
+      WHERE thread_id IN (${IDS})`,
+    /** A thread left with no checkpoint and no write has nothing to index. */
+    dropEmptyThreads: `DELETE FROM ${t.threads} WHERE thread_id IN (${IDS}) AND checkpoint_id IS NULL
+      AND NOT EXISTS (SELECT 1 FROM ${t.writes} w WHERE w.thread_id = ${t.threads}.thread_id)`,
+    // Special writes (idx < 0: error, interrupt, ...) replace; regular ones keep the first writer.
+    insertWrite: `INSERT OR IGNORE INTO ${t.writes} (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, data, task_path)
+      VALUES (@thread, @ns, @id, @taskId, @idx, @channel, @type, @data, @taskPath)`,
+    replaceWrite: `INSERT OR REPLACE INTO ${t.writes} (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, data, task_path)
+      VALUES (@thread, @ns, @id, @taskId, @idx, @channel, @type, @data, @taskPath)`,
+
+    deleteThreads: [
+      `DELETE FROM ${t.writes} WHERE thread_id IN (${IDS})`,
+      `DELETE FROM ${t.blobs} WHERE thread_id IN (${IDS})`,
+      `DELETE FROM ${t.checkpoints} WHERE thread_id IN (${IDS})`,
+      `DELETE FROM ${t.threads} WHERE thread_id IN (${IDS})`,
+    ],
+    expiredThreads: `SELECT thread_id FROM ${t.threads} WHERE expires_at IS NOT NULL AND expires_at <= @now`,
+
+    runNamespaces: `SELECT DISTINCT thread_id, checkpoint_ns FROM ${t.checkpoints} WHERE run_id IN (${IDS})`,
+    deleteRunWrites: `DELETE FROM ${t.writes} WHERE (thread_id, checkpoint_ns, checkpoint_id) IN
+      (SELECT thread_id, checkpoint_ns, checkpoint_id FROM ${t.checkpoints} WHERE run_id IN (${IDS}))`,
+    deleteRunCheckpoints: `DELETE FROM ${t.checkpoints} WHERE run_id IN (${IDS})`,
+    /** Blobs of one (thread, ns) that no remaining checkpoint of it references. */
+    deleteUnreferencedBlobs: `DELETE FROM ${t.blobs} WHERE thread_id = @thread AND checkpoint_ns = @ns
+      AND (channel, version) NOT IN (
+        SELECT json_extract(r.value, '$[0]'), json_extract(r.value, '$[1]')
+          FROM ${t.checkpoints} c, json_each(c.blob_refs) r WHERE c.thread_id = @thread AND c.checkpoint_ns = @ns)`,
+    /** Same, for every namespace of one thread. */
+    deleteUnreferencedThreadBlobs: `DELETE FROM ${t.blobs} WHERE thread_id = @thread
+      AND (checkpoint_ns, channel, version) NOT IN (
+        SELECT c.checkpoint_ns, json_extract(r.value, '$[0]'), json_extract(r.value, '$[1]')
+          FROM ${t.checkpoints} c, json_each(c.blob_refs) r WHERE c.thread_id = @thread)`,
+
+    pruneWrites: `DELETE FROM ${t.writes} WHERE thread_id IN (${IDS}) AND checkpoint_id <> (
+        SELECT MAX(c.checkpoint_id) FROM ${t.checkpoints} c
+         WHERE c.thread_id = ${t.writes}.thread_id AND c.checkpoint_ns = ${t.writes}.checkpoint_ns)`,
+    pruneCheckpoints: `DELETE FROM ${t.checkpoints} WHERE thread_id IN (${IDS}) AND checkpoint_id < (
+        SELECT MAX(c.checkpoint_id) FROM ${t.checkpoints} c
+         WHERE c.thread_id = ${t.checkpoints}.thread_id AND c.checkpoint_ns = ${t.checkpoints}.checkpoint_ns)`,
+
+    // `WHERE true` keeps SQLite from reading the upsert clause as part of the SELECT.
+    copyCheckpoints: `INSERT OR REPLACE INTO ${t.checkpoints}
+      (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint_type, checkpoint, metadata_type, metadata, metadata_json, run_id, blob_refs)
+      SELECT @target, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint_type, checkpoint, metadata_type, metadata, metadata_json, run_id, blob_refs
+        FROM ${t.checkpoints} WHERE thread_id = @source`,
+    copyBlobs: `INSERT OR IGNORE INTO ${t.blobs} (thread_id, checkpoint_ns, channel, version, type, data)
+      SELECT @target, checkpoint_ns, channel, version, type, data FROM ${t.blobs} WHERE thread_id = @source`,
+    copyWrites: `INSERT OR REPLACE INTO ${t.writes} (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, data, task_path)
+      SELECT @target, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, data, task_path FROM ${t.writes} WHERE thread_id = @source`,
+
+    countThreadRows: `SELECT
+      (SELECT COUNT(*) FROM ${t.checkpoints} WHERE thread_id = @thread) +
+      (SELECT COUNT(*) FROM ${t.blobs} WHERE thread_id = @thread) +
+      (SELECT COUNT(*) FROM ${t.writes} WHERE thread_id = @thread) +
+      (SELECT COUNT(*) FROM ${t.threads} WHERE thread_id = @thread) AS n`,
+  };
+}
+
+const TAKE_NEW = `(checkpoint_id IS NULL
+  OR (excluded.checkpoint_ns = '' AND (checkpoint_ns <> '' OR excluded.checkpoint_id >= checkpoint_id))
+  OR (excluded.checkpoint_ns <> '' AND checkpoint_ns <> '' AND excluded.checkpoint_id >= checkpoint_id))`;
+
+export type SaverStatements = ReturnType<typeof saverSql>;
+
+/** Compiled SQL with its named parameters. */
+export interface Compiled {
+  sql: string;
+  params: Record<string, unknown>;
+  /** False when part of the filter could not be expressed exactly: rows must be re-checked in JS. */
+  exact: boolean;
+}
+
+/** Where a resumed list cursor continues: strictly after this row in list order. */
+export interface ListPosition {
+  checkpointId: string;
+  threadId: string;
+  checkpointNs: string;
+}
+
+/**
+ * `list`: newest first (`checkpoint_id DESC`, then thread and namespace for ties across threads). Each
+ * filter shape has an index whose order is the list order, so SQLite streams rows without a sort:
+ * thread+ns → primary key backwards; thread → (thread_id, checkpoint_id DESC, checkpoint_ns);
+ * all threads → (checkpoint_id DESC, thread_id, checkpoint_ns).
+ */
+export function listSql(names: SaverTables, query: ListQuery, after: ListPosition | undefined, limit: number | undefined): Compiled {
+  const t = quoted(names);
+  const where = [liveThread(t, "c")];
+  const params: Record<string, unknown> = {};
+  if (query.threadId !== undefined) {
+    where.push("c.thread_id = @thread");
+    params.thread = query.threadId;
+  }
+  if (query.checkpointNs !== undefined) {
+    where.push("c.checkpoint_ns = @ns");
+    params.ns = query.checkpointNs;
+  }
+  if (query.checkpointId !== undefined) {
+    where.push("c.checkpoint_id = @id");
+    params.id = query.checkpointId;
+  }
+  if (query.before !== undefined) {
+    where.push("c.checkpoint_id < @before");
+    params.before = query.before;
+  }
+  if (after) {
+    where.push(`c.checkpoint_id <= @afterId AND (c.checkpoint_id < @afterId
+      OR (c.checkpoint_id = @afterId AND (c.thread_id > @afterThread OR (c.thread_id = @afterThread AND c.checkpoint_ns > @afterNs))))`);
+    params.afterId = after.checkpointId;
+    params.afterThread = after.threadId;
+    params.afterNs = after.checkpointNs;
+  }
+  const filter = metadataFilterSql("c.metadata_json", query.filter, params);
+  if (filter.sql) where.push(filter.sql);
+  let sql = `SELECT ${checkpointColumns(t, "c")} FROM ${t.checkpoints} c WHERE ${where.join(" AND ")}
+    ORDER BY c.checkpoint_id DESC, c.thread_id, c.checkpoint_ns`;
+  if (limit !== undefined && filter.exact) {
+    sql += " LIMIT @limit";
+    params.limit = limit;
+  }
+  return { sql, params, exact: filter.exact };
+}
+
+/** `listThreads` reads the thread index (newest latest-checkpoint first), joined to that one checkpoint. */
+export function listThreadsSql(names: SaverTables, options: { limit: number; before?: string; filter?: ListQuery["filter"] }): Compiled {
+  const t = quoted(names);
+  const params: Record<string, unknown> = {};
+  const where = ["x.checkpoint_id IS NOT NULL", "(x.expires_at IS NULL OR x.expires_at > @now)"];
+  if (options.before !== undefined) {
+    where.push("x.checkpoint_id < @before");
+    params.before = options.before;
+  }
+  const filter = metadataFilterSql("c.metadata_json", options.filter, params);
+  if (filter.sql) where.push(filter.sql);
+  let sql = `SELECT x.thread_id, c.checkpoint_ns, c.checkpoint_id, c.checkpoint_type, c.checkpoint, c.metadata_type, c.metadata, c.metadata_json
+    FROM ${t.threads} x
+    JOIN ${t.checkpoints} c ON c.thread_id = x.thread_id AND c.checkpoint_ns = x.checkpoint_ns AND c.checkpoint_id = x.checkpoint_id
+    WHERE ${where.join(" AND ")}
+    ORDER BY x.checkpoint_id DESC, x.thread_id`;
+  if (filter.exact) {
+    sql += " LIMIT @limit";
+    params.limit = options.limit;
+  }
+  return { sql, params, exact: filter.exact };
+}
+
+// ---------------------------------------------------------------------------------------- JSON filters
+
+/**
+ * A JSON path for one object key, or undefined when SQLite's path syntax could read it differently
+ * from `getPath` in core: quotes and backslashes are escapes there, and an all-digit segment may
+ * address an array element in JS while `$."0"` only reads object keys.
+ */
+function jsonPath(segments: readonly string[], allowIndexLike: boolean): string | undefined {
+  let path = "$";
+  for (const s of segments) {
+    if (/["\\\u0000-\u001f]/.test(s)) return undefined;
+    if (!allowIndexLike && /^(0|[1-9]\d*)$/.test(s)) return undefined;
+    path += `."${s}"`;
+  }
+  return path;
+}
+
+/** True when JS `<` on UTF-16 code units and SQLite's UTF-8 byte order agree for comparisons against `s`. */
+function utf8OrderSafe(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0xd800) return false;
+  return true;
+}
+
+class Params {
+  constructor(private readonly params: Record<string, unknown>) {}
+  add(value: unknown): string {
+    const name = `p${Object.keys(this.params).length}`;
+    this.params[name] = value;
+    return `@${name}`;
+  }
+}
+
+/**
+ * Exact SQL for "the JSON value at `path` deep-equals `value`" when `value` is a scalar; never NULL.
+ * Types are checked with `json_type` first, so the number 1, the string "1" and `true` never match each
+ * other. Objects and arrays return undefined (deep equality is re-checked in JS).
+ */
+function scalarEquals(doc: string, path: string, value: unknown, p: Params): string | undefined {
+  const at = p.add(path);
+  if (value === null) return `COALESCE(json_type(${doc}, ${at}) = 'null', 0)`;
+  if (value === true) return `COALESCE(json_type(${doc}, ${at}) = 'true', 0)`;
+  if (value === false) return `COALESCE(json_type(${doc}, ${at}) = 'false', 0)`;
+  if (typeof value === "number" && Number.isFinite(value)) {
+    return `COALESCE(json_type(${doc}, ${at}) IN ('integer', 'real') AND json_extract(${doc}, ${at}) = ${p.add(value)}, 0)`;
+  }
+  if (typeof value === "string") {
+    return `COALESCE(json_type(${doc}, ${at}) = 'text' AND json_extract(${doc}, ${at}) = ${p.add(value)}, 0)`;
+  }
+  return undefined;
+}
+
+/**
+ * `list` / `listThreads` filters: deep equality per top-level metadata key. Scalars are matched exactly
+ * in SQL; objects and arrays are narrowed to "present with the right JSON type" and re-checked in JS.
+ */
+export function metadataFilterSql(doc: string, filter: ListQuery["filter"], params: Record<string, unknown>): { sql: string; exact: boolean } {
+  if (!filter || filter.length === 0) return { sql: "", exact: true };
+  const p = new Params(params);
+  const parts: string[] = [];
+  let exact = true;
+  for (const [key, json] of filter) {
+    const path = jsonPath([key], true);
+    if (path === undefined) {
+      exact = false;
+      continue;
+    }
+    const value: unknown = JSON.parse(json);
+    const eq = scalarEquals(doc, path, value, p);
+    if (eq !== undefined) parts.push(eq);
+    else {
+      exact = false;
+      parts.push(`COALESCE(json_type(${doc}, ${p.add(path)}) = ${p.add(Array.isArray(value) ? "array" : "object")}, 0)`);
+    }
+  }
+  return { sql: parts.join(" AND "), exact };
+}
+
+/**
+ * Store filter conditions as SQL over the item's JSON value, with the semantics of core
+ * `matchesConditions`: numbers compare only with numbers (`json_type` integer/real), strings only with
+ * strings (`json_type` text, byte order, used only where it equals JS code-unit order), a missing field
+ * only satisfies `$ne`, `$nin` and `$exists: false`. A condition that SQL cannot express exactly becomes
+ * a superset (or nothing) and `exact` is false, so the caller re-checks in JS before paging.
+ */
+export function storeFilterSql(doc: string, conditions: readonly FilterCondition[], params: Record<string, unknown>): { sql: string; exact: boolean } {
+  const p = new Params(params);
+  const parts: string[] = [];
+  let exact = true;
+  for (const cond of conditions) {
+    const path = jsonPath(cond.path, false);
+    if (path === undefined) {
+      exact = false;
+      continue;
+    }
+    const compiled = compileCondition(doc, path, cond, p);
+    if (compiled.sql) parts.push(compiled.sql);
+    if (!compiled.exact) exact = false;
+  }
+  return { sql: parts.join(" AND "), exact };
+}
+
+function compileCondition(doc: string, path: string, cond: FilterCondition, p: Params): { sql: string; exact: boolean } {
+  const at = () => p.add(path);
+  switch (cond.op) {
+    case "$exists":
+      return { sql: cond.value ? `json_type(${doc}, ${at()}) IS NOT NULL` : `json_type(${doc}, ${at()}) IS NULL`, exact: true };
+    case "$eq": {
+      const eq = scalarEquals(doc, path, cond.value, p);
+      if (eq !== undefined) return { sql: eq, exact: true };
+      const kind = Array.isArray(cond.value) ? "array" : "object";
+      return { sql: `COALESCE(json_type(${doc}, ${at()}) = ${p.add(kind)}, 0)`, exact: false };
+    }
+    case "$ne": {
+      const eq = scalarEquals(doc, path, cond.value, p);
+      return eq !== undefined ? { sql: `NOT ${eq}`, exact: true } : { sql: "", exact: false };
+    }
+    case "$in":
+    case "$nin": {
+      const values = cond.value as unknown[];
+      const eqs = values.map((v) => scalarEquals(doc, path, v, p));
+      if (eqs.some((e) => e === undefined)) return { sql: "", exact: false };
+      const any = eqs.length === 0 ? "0" : `(${eqs.join(" OR ")})`;
+      return { sql: cond.op === "$in" ? any : `NOT ${any}`, exact: true };
+    }
+    default: {
+      const op = { $gt: ">", $gte: ">=", $lt: "<", $lte: "<=" }[cond.op];
+      if (typeof cond.value === "number") {
+        const a = at();
+        return { sql: `COALESCE(json_type(${doc}, ${a}) IN ('integer', 'real') AND json_extract(${doc}, ${a}) ${op} ${p.add(cond.value)}, 0)`, exact: true };
+      }
+      const a = at();
+      const typed = `json_type(${doc}, ${a}) = 'text'`;
+      if (typeof cond.value === "string" && utf8OrderSafe(cond.value)) {
+        return { sql: `COALESCE(${typed} AND json_extract(${doc}, ${a}) ${op} ${p.add(cond.value)}, 0)`, exact: true };
+      }
+      return { sql: `COALESCE(${typed}, 0)`, exact: false };
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------- store
+
+/** An item is visible until its expiry passes, whether or not the sweeper has deleted it yet. */
+const LIVE_ITEM = "(i.expires_at IS NULL OR i.expires_at > @now)";
+const ITEM_COLUMNS = "i.ns, i.key, i.value, i.created_at, i.updated_at, i.ttl_minutes";
+
+/** `(ns, key)` pairs as JSON `[[ns, key], ...]`. */
+const PAIRS = `SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(@pairs)`;
+
+export function storeSql(names: StoreTables) {
+  const t = quoted(names);
+  return {
+    getOne: `SELECT ${ITEM_COLUMNS} FROM ${t.items} i WHERE i.ns = @ns AND i.key = @key AND ${LIVE_ITEM}`,
+    // Many gets in one statement: `j.key` is the position in the @pairs array.
+    getMany: `SELECT j.key AS pos, ${ITEM_COLUMNS} FROM json_each(@pairs) j
+      JOIN ${t.items} i ON i.ns = json_extract(j.value, '$[0]') AND i.key = json_extract(j.value, '$[1]')
+      WHERE ${LIVE_ITEM}`,
+    refresh: `UPDATE ${t.items} SET expires_at = @now + CAST(round(ttl_minutes * 60000) AS INTEGER)
+      WHERE ttl_minutes IS NOT NULL AND (expires_at IS NULL OR expires_at > @now) AND (ns, key) IN (${PAIRS})`,
+    /** `created_at` survives updates, unless the old row had already expired (then it is a new item). */
+    upsert: `INSERT INTO ${t.items} (ns, key, value, created_at, updated_at, ttl_minutes, expires_at)
+      VALUES (@ns, @key, @value, @now, @now, @ttlMinutes, @expiresAt)
+      ON CONFLICT (ns, key) DO UPDATE SET
+        value = excluded.value,
+        created_at = CASE WHEN expires_at IS NOT NULL AND expires_at <= excluded.updated_at THEN excluded.created_at ELSE created_at END,
+        updated_at = excluded.updated_at, ttl_minutes = excluded.ttl_minutes, expires_at = excluded.expires_at`,
+    deleteItem: `DELETE FROM ${t.items} WHERE ns = @ns AND key = @key`,
+    deleteVectors: `DELETE FROM ${t.vectors} WHERE ns = @ns AND key = @key`,
+    insertVector: `INSERT INTO ${t.vectors} (ns, key, seq, field, embedding) VALUES (@ns, @key, @seq, @field, @embedding)`,
+    sweepVectors: `DELETE FROM ${t.vectors} WHERE (ns, key) IN (SELECT ns, key FROM ${t.items} WHERE expires_at IS NOT NULL AND expires_at <= @now)`,
+    sweepItems: `DELETE FROM ${t.items} WHERE expires_at IS NOT NULL AND expires_at <= @now`,
+  };
+}
+
+export type StoreStatements = ReturnType<typeof storeSql>;
+
+/** Encoded-namespace range: exact match or `lower <= ns < upper` (BINARY order), never LIKE/GLOB. */
+function namespaceWhere(range: { exact: string; lower: string; upper: string } | null, params: Record<string, unknown>): string | undefined {
+  if (!range) return undefined;
+  params.nsExact = range.exact;
+  params.nsLower = range.lower;
+  params.nsUpper = range.upper;
+  return "(i.ns = @nsExact OR (i.ns >= @nsLower AND i.ns < @nsUpper))";
+}
+
+/**
+ * `search`: namespace range, filter and ranking in one statement. With a query vector the score is the
+ * best exact cosine similarity (`1 - vec_distance_cosine`) over the item's vectors, computed only for
+ * rows that passed the namespace and filter conditions; unscored items sort after scored ones. Without
+ * one, newest `updated_at` first. LIMIT/OFFSET apply after the filter, in SQL when the filter is exact.
+ */
+export function searchSql(
+  names: StoreTables,
+  search: { range: { exact: string; lower: string; upper: string } | null; conditions: readonly FilterCondition[]; limit: number; offset: number },
+  query: { vector: Uint8Array } | undefined,
+): Compiled {
+  const t = quoted(names);
+  const params: Record<string, unknown> = {};
+  const where = [LIVE_ITEM];
+  const ns = namespaceWhere(search.range, params);
+  if (ns) where.push(ns);
+  const filter = storeFilterSql("i.value", search.conditions, params);
+  if (filter.sql) where.push(filter.sql);
+  let score = "";
+  let order = "i.updated_at DESC, i.key, i.ns";
+  if (query) {
+    params.query = query.vector;
+    params.queryBytes = query.vector.byteLength;
+    // A zero vector has no direction: vec_distance_cosine gives NULL, core's cosine gives 0.
+    score = `, (SELECT MAX(1 - COALESCE(vec_distance_cosine(v.embedding, @query), 1)) FROM ${t.vectors} v
+        WHERE v.ns = i.ns AND v.key = i.key AND length(v.embedding) = @queryBytes) AS score`;
+    order = `score IS NULL, score DESC, ${order}`;
+  }
+  let sql = `SELECT ${ITEM_COLUMNS}${score} FROM ${t.items} i WHERE ${where.join(" AND ")} ORDER BY ${order}`;
+  if (filter.exact) {
+    sql += " LIMIT @limit OFFSET @offset";
+    params.limit = search.limit;
+    params.offset = search.offset;
+  }
+  return { sql, params, exact: filter.exact };
+}
+
+/** Distinct live namespaces under the literal prefix of the match conditions. */
+export function namespacesSql(names: StoreTables, range: { exact: string; lower: string; upper: string } | null): Compiled {
+  const t = quoted(names);
+  const params: Record<string, unknown> = {};
+  const where = [LIVE_ITEM];
+  const ns = namespaceWhere(range, params);
+  if (ns) where.push(ns);
+  return { sql: `SELECT DISTINCT i.ns FROM ${t.items} i WHERE ${where.join(" AND ")}`, params, exact: true };
+}
