@@ -1,5 +1,5 @@
 import { InvalidArgumentError, encodeNamespace, namespacePrefixRange } from "@langgraph-persist/core";
-import type { Binary, Document } from "mongodb";
+import type { Binary, Document, Double } from "mongodb";
 
 /**
  * Every collection, document shape and index of the MongoDB adapter, in one place.
@@ -249,7 +249,7 @@ export interface VectorDoc {
   /** Every encoded prefix of the namespace, so `$vectorSearch` can pre-filter a prefix by equality. */
   ns_prefixes: string[];
   field: string;
-  embedding: number[];
+  embedding: Double[];
   norm: number;
   /** Copy of the item value, for pre-filters on `vectorFilterFields`. */
   value: Record<string, unknown>;

@@ -1,5 +1,6 @@
 import type { FilterCondition, ListQuery, PreparedListNamespaces, PreparedSearch } from "@langgraph-persist/core";
 import { literalPrefix } from "@langgraph-persist/core";
+import { Double } from "mongodb";
 import type { Document } from "mongodb";
 import {
   checkpointKey,
@@ -249,7 +250,8 @@ export function atlasSearchPipeline(
   const vectorSearch: Document = {
     index: options.indexName,
     path: "embedding",
-    queryVector: query,
+    // `$vectorSearch` takes BSON doubles; integral components would otherwise be sent as int32.
+    queryVector: query.map((x) => new Double(x)),
     numCandidates: options.numCandidates ?? Math.max(100, 10 * wanted),
     // Several vectors may belong to one item: ask for more than the page so grouping still fills it.
     limit: Math.max(wanted * 4, 10),

@@ -1,4 +1,5 @@
 import type { BlobRecord, CheckpointRecord, PreparedPut, WriteRecord } from "@langgraph-persist/core";
+import { Double } from "mongodb";
 import type { AnyBulkWriteOperation, AnyClientBulkWriteModel, ClientSession, Collection, Document, MongoClient } from "mongodb";
 import {
   blobKey,
@@ -251,7 +252,8 @@ export function vectorDocs(put: PreparedPut): VectorDoc[] {
     key: put.key,
     ns_prefixes: prefixes,
     field: v.field,
-    embedding: v.vector,
+    // Atlas indexes vectors of BSON doubles; integral components would otherwise be sent as int32.
+    embedding: v.vector.map((x) => new Double(x)),
     norm: v.norm,
     value: put.value!,
     ttl_minutes: put.ttlMinutes,

@@ -44,6 +44,11 @@ if (url === undefined) {
       await s.setup();
       return s;
     },
+    async createPeer(options) {
+      const s = MongoDBStore.fromConnString(url, { dbName: TEST_DB, collectionPrefix, ...options });
+      await s.setup();
+      return s;
+    },
     capabilities: new MongoDBStore({ client, dbName: TEST_DB, collectionPrefix }).capabilities,
   };
 

@@ -115,7 +115,7 @@ describe("store search pipeline (Atlas $vectorSearch)", () => {
     const vs = pipeline[0].$vectorSearch as Record<string, unknown>;
     expect(vs.index).toBe("vec");
     expect(vs.path).toBe("embedding");
-    expect(vs.queryVector).toEqual(q);
+    expect((vs.queryVector as Array<{ _bsontype: string; value: number }>).map((d) => [d._bsontype, d.value])).toEqual(q.map((x) => ["Double", x]));
     expect(vs.numCandidates).toBe(100);
     expect(vs.filter).toEqual({ $and: [{ ns_prefixes: { $eq: "users.u1" } }, { "value.kind": { $eq: "note" } }, { "value.age": { $gte: 3 } }] });
     // The exact filter is re-applied to the joined items before sorting and paging.

@@ -237,7 +237,10 @@ describe("store puts", () => {
       "deleteMany:p_store_vectors",
       "deleteMany:p_store_vectors",
     ]);
-    expect((models[3] as any).replacement).toMatchObject({ _id: { ns: "a.b", key: "k", i: 1 }, ns_prefixes: ["a", "a.b"], embedding: [0, 1], norm: 1 });
+    const second = (models[3] as Extract<WriteModel, { kind: "replaceOne" }>).replacement;
+    expect(second).toMatchObject({ _id: { ns: "a.b", key: "k", i: 1 }, ns_prefixes: ["a", "a.b"], norm: 1 });
+    // Sent as BSON doubles even when a component is integral.
+    expect(second.embedding.map((d: { _bsontype: string; value: number }) => [d._bsontype, d.value])).toEqual([["Double", 0], ["Double", 1]]);
     expect(models[4].filter).toEqual({ ns: "a.b", key: "k", "_id.i": { $gte: 2 } });
     expect(models[5].filter).toEqual({ ns: "a.b", key: "gone", "_id.i": { $gte: 0 } });
   });
