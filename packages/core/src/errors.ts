@@ -60,3 +60,13 @@ export function toPersistenceError(source: string, action: string, err: unknown)
   const detail = err instanceof Error ? err.message : String(err);
   return new BackendError(source, `${action} failed: ${detail}`, { cause: err });
 }
+
+/**
+ * Re-issues a `PersistenceError` raised by shared core code under the package that called it, so the
+ * message prefix names the adapter the caller used. Other errors pass through unchanged.
+ */
+export function reissue(err: unknown, source: string): unknown {
+  if (!(err instanceof PersistenceError) || err.source === source) return err;
+  const Ctor = err.constructor as new (s: string, m: string, o?: { cause?: unknown }) => PersistenceError;
+  return new Ctor(source, err.message.replace(/^\[[^\]]+\] /, ""), { cause: err.cause ?? err });
+}

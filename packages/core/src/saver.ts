@@ -16,7 +16,7 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
-import { InvalidArgumentError, PersistenceError, toPersistenceError } from "./errors.js";
+import { InvalidArgumentError, PersistenceError, reissue, toPersistenceError } from "./errors.js";
 import { PersistSerializer } from "./serde.js";
 import { Lifecycle } from "./lifecycle.js";
 import type {
@@ -217,7 +217,11 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     const checkpointId = getCheckpointId(config) || undefined;
     if (checkpointId !== undefined) this.checkId(checkpointId, "checkpoint_id");
     const stored = await this.run("getTuple", () => this._getCheckpoint(threadId, ns, checkpointId));
-    return stored ? this.toTuple(stored) : undefined;
+    try {
+      return stored ? await this.toTuple(stored) : undefined;
+    } catch (err) {
+      throw reissue(err, this.source);
+    }
   }
 
   async *list(config: RunnableConfig, options?: CheckpointListOptions): AsyncGenerator<CheckpointTuple> {
@@ -245,7 +249,13 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
           throw this.mapError("list", err);
         }
         if (step.done) return;
-        yield await this.toTuple(step.value);
+        let tuple: CheckpointTuple;
+        try {
+          tuple = await this.toTuple(step.value);
+        } catch (err) {
+          throw reissue(err, this.source);
+        }
+        yield tuple;
       }
     } finally {
       await iterator.return?.();
@@ -253,6 +263,14 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
   }
 
   async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
+    try {
+      return await this.putCheckpoint(config, checkpoint, metadata, newVersions);
+    } catch (err) {
+      throw reissue(err, this.source);
+    }
+  }
+
+  private async putCheckpoint(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
     const threadId = this.threadIdOf(config, true, "put");
     const checkpointNs = this.namespaceOf(config) ?? "";
     const parent = config.configurable?.checkpoint_id;
@@ -287,6 +305,14 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
   }
 
   async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath = ""): Promise<void> {
+    try {
+      await this.storeWrites(config, writes, taskId, taskPath);
+    } catch (err) {
+      throw reissue(err, this.source);
+    }
+  }
+
+  private async storeWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath: string): Promise<void> {
     const threadId = this.threadIdOf(config, true, "putWrites");
     const checkpointNs = this.namespaceOf(config) ?? "";
     const rawId = config.configurable?.checkpoint_id;

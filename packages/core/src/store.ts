@@ -9,7 +9,7 @@ import {
   type SearchItem,
   type SearchOperation,
 } from "@langchain/langgraph-checkpoint";
-import { InvalidArgumentError, PersistenceError, toPersistenceError } from "./errors.js";
+import { InvalidArgumentError, PersistenceError, reissue, toPersistenceError } from "./errors.js";
 import { parseFilter, type FilterCondition } from "./filter.js";
 import { encodeNamespace, validateMatchPath, validateNamespace, validateNamespacePrefix, type NamespaceMatch } from "./namespace.js";
 import { expiresAt, validateTtlConfig, validateTtlMinutes, type TtlConfig } from "./ttl.js";
@@ -283,6 +283,7 @@ export abstract class PersistStore extends BaseStore {
     const queries = plan.searches.filter((s) => s.query !== undefined);
     if (docs.length === 0 && queries.length === 0) return;
     const vectors = await embedBatch(index, docs, queries.map((q) => q.query!), this.source);
+
     owners.forEach((o, i) => o.put.embeddings!.push({ field: o.field, text: o.text, vector: vectors.documents[i] }));
     queries.forEach((q, i) => {
       q.queryVector = vectors.queries[i];
@@ -293,12 +294,7 @@ export abstract class PersistStore extends BaseStore {
     try {
       return parseFilter(filter);
     } catch (err) {
-      if (err instanceof PersistenceError) {
-        // Re-issue under this package's name so callers see which store refused it.
-        const E = err.constructor as new (s: string, m: string, o?: { cause?: unknown }) => PersistenceError;
-        throw new E(this.source, err.message.replace(/^\[[^\]]+\] /, ""), { cause: err.cause });
-      }
-      throw err;
+      throw reissue(err, this.source);
     }
   }
 
