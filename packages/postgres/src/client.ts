@@ -1,0 +1,157 @@
+import pg from "pg";
+import type { Pool, PoolClient, PoolConfig, QueryResultRow } from "pg";
+import {
+  BackendError,
+  ClientClosedError,
+  InvalidArgumentError,
+  NotSetUpError,
+  PersistenceError,
+} from "@langgraph-persist/core";
+import type { PostgresConnection } from "./options.js";
+
+/** Package name used in every error message. */
+export const SOURCE = "@langgraph-persist/postgres";
+
+function isPool(value: unknown): value is Pool {
+  const v = value as Partial<Pool> | null;
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    typeof v.connect === "function" &&
+    typeof v.query === "function" &&
+    typeof v.end === "function" &&
+    typeof (v as { totalCount?: unknown }).totalCount === "number"
+  );
+}
+
+function looksLikeClient(value: unknown): boolean {
+  const v = value as { query?: unknown; connectionParameters?: unknown } | null;
+  return typeof v === "object" && v !== null && typeof v.query === "function" && "connectionParameters" in v;
+}
+
+/** Validates a schema name: anything Postgres accepts as a quoted identifier. */
+export function checkSchema(schema: unknown): string {
+  if (schema === undefined) return "public";
+  if (typeof schema !== "string" || schema === "") {
+    throw new InvalidArgumentError(SOURCE, `schema must be a non-empty string, got ${schema === "" ? "an empty string" : typeof schema}`);
+  }
+  if (schema.includes("\u0000")) throw new InvalidArgumentError(SOURCE, "schema cannot contain NUL characters");
+  if (Buffer.byteLength(schema, "utf8") > 63) {
+    throw new InvalidArgumentError(SOURCE, `schema must be at most 63 bytes (Postgres truncates longer identifiers), got ${JSON.stringify(schema)}`);
+  }
+  return schema;
+}
+
+/** Quotes an identifier (`"a""b"`), so any schema name is safe to interpolate. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * The pool an adapter talks through, and whether the adapter owns it. Single statements go through
+ * `pool.query` (the pool checks a client out and back in around each one, so nothing is held between
+ * statements and a pool of one connection never deadlocks); only `setup()` holds a client, for its
+ * migration transaction.
+ */
+export class PgConnection {
+  readonly pool: Pool;
+  readonly owned: boolean;
+
+  constructor(connection: PostgresConnection) {
+    if (typeof connection === "string") {
+      if (connection === "") throw new InvalidArgumentError(SOURCE, "connection string must not be empty");
+      this.pool = new pg.Pool({ connectionString: connection });
+      this.owned = true;
+    } else if (isPool(connection)) {
+      this.pool = connection;
+      this.owned = false;
+    } else if (looksLikeClient(connection)) {
+      throw new InvalidArgumentError(SOURCE, "pass a pg.Pool, a connection string or a PoolConfig, not a pg.Client (the adapter runs statements concurrently)");
+    } else if (typeof connection === "object" && connection !== null && !Array.isArray(connection)) {
+      this.pool = new pg.Pool(connection as PoolConfig);
+      this.owned = true;
+    } else {
+      throw new InvalidArgumentError(SOURCE, `expected a pg.Pool, a connection string or a PoolConfig, got ${connection === null ? "null" : typeof connection}`);
+    }
+    // An idle client of our own pool that loses its connection (server restart, pg_terminate_backend)
+    // makes the pool emit "error"; without a listener that would crash the process. The pool drops
+    // the client and the next statement opens a new connection. A caller's pool keeps the caller's
+    // listeners.
+    if (this.owned) this.pool.on("error", () => {});
+  }
+
+  async query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>(text, values);
+  }
+
+  /**
+   * Runs `fn` inside BEGIN/COMMIT on one client. A client that failed mid-transaction is destroyed,
+   * not returned to the pool.
+   */
+  async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    // A checked-out client has no pool listener: without this one, a connection killed by the
+    // server during the transaction would crash the process instead of failing the call.
+    client.on("error", onError);
+    try {
+      await client.query("BEGIN");
+      const result = await fn(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      broken ??= await client.query("ROLLBACK").then(
+        () => undefined,
+        (rollbackErr: Error) => rollbackErr,
+      );
+      throw err;
+    } finally {
+      client.removeListener("error", onError);
+      client.release(broken ?? undefined);
+    }
+  }
+
+  async end(): Promise<void> {
+    if (this.owned) await this.pool.end();
+  }
+}
+
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "EAI_AGAIN"]);
+
+/**
+ * Maps what `pg` throws to the typed errors of `@langgraph-persist/core`: missing schema objects mean
+ * `setup()` has not run, an ended pool means the client is closed, everything else (lost connection,
+ * timeout, constraint) is a `BackendError` carrying the original error as `cause`.
+ */
+export function mapPgError(action: string, err: unknown, what: "saver" | "store"): PersistenceError {
+  if (err instanceof PersistenceError) return err;
+  const e = err as { code?: string; message?: string } | null;
+  const code = typeof e?.code === "string" ? e.code : undefined;
+  const message = typeof e?.message === "string" ? e.message : String(err);
+  // undefined_table, invalid_schema_name, undefined_object (the vector type)
+  if (code === "42P01" || code === "3F000" || code === "42704") {
+    return new NotSetUpError(SOURCE, `setup() has not run: call await ${what}.setup() first (${message})`, { cause: err });
+  }
+  // NUL in a text parameter (ids, namespaces, keys, channel names): PostgreSQL text cannot hold it.
+  if (code === "22021" && /0x00/.test(message)) {
+    return new InvalidArgumentError(SOURCE, `${action}: PostgreSQL text cannot contain NUL characters (\\u0000) in ids, namespaces, keys or channel names`, { cause: err });
+  }
+  // jsonb rejects unpaired UTF-16 surrogates (JSON.stringify writes them as \udXXX escapes); vector
+  // input rejects non-finite numbers.
+  if (code === "22P02" || code === "22P05") {
+    return new InvalidArgumentError(SOURCE, `${action}: PostgreSQL rejected a value (${message}): strings must be well-formed UTF-16 (no unpaired surrogates), embeddings finite numbers`, { cause: err });
+  }
+  if (message === "Cannot use a pool after calling end on the pool" || message === "Client was closed and is not queryable") {
+    return new ClientClosedError(SOURCE, `${action} failed: the pg.Pool has been ended`, { cause: err });
+  }
+  if (code === "57014") {
+    return new BackendError(SOURCE, `${action} failed: the statement was cancelled (statement_timeout or a cancel request): ${message}`, { cause: err });
+  }
+  if (code?.startsWith("08") || code === "57P01" || code === "57P02" || code === "57P03" || (code !== undefined && CONNECTION_CODES.has(code)) || /Connection terminated|connection error/i.test(message)) {
+    return new BackendError(SOURCE, `${action} failed: the connection to PostgreSQL was lost or refused (${message}); the next call uses a new connection`, { cause: err });
+  }
+  return new BackendError(SOURCE, `${action} failed: ${message}`, { cause: err });
+}

@@ -1,0 +1,76 @@
+import pg from "pg";
+import { afterAll, describe, inject } from "vitest";
+
+/** The server under test, or "" (then every Postgres test file reports a skip with the reason). */
+export const POSTGRES_URL = inject("postgresUrl");
+
+/** `describe`, or `describe.skip` with the reason in the title when no server is available. */
+export function describePg(title: string, body: () => void): void {
+  if (POSTGRES_URL) describe(title, body);
+  else describe.skip(`${title} [skipped: ${inject("postgresSkipReason") || "TEST_POSTGRES_URL is not set"}]`, body);
+}
+
+/** A schema name no other test run uses. */
+export function uniqueSchema(tag = "t"): string {
+  return `lgp_test_${tag}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** A pool for the test's own queries (inspection, setup, killing connections). */
+export function adminPool(): pg.Pool {
+  const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 2 });
+  pool.on("error", () => {});
+  return pool;
+}
+
+/** Drops the schemas created by this file when it finishes. */
+export function dropSchemasAfterAll(...schemas: Array<string | (() => string[])>): void {
+  afterAll(async () => {
+    if (!POSTGRES_URL) return;
+    const admin = adminPool();
+    try {
+      for (const s of schemas.flatMap((x) => (typeof x === "function" ? x() : [x]))) {
+        await admin.query(`DROP SCHEMA IF EXISTS "${s.replace(/"/g, '""')}" CASCADE`);
+      }
+    } finally {
+      await admin.end();
+    }
+  });
+}
+
+/** Statements sent through pools built by `countingPool`. */
+export interface StatementLog {
+  statements: string[];
+  /** Parameters of each statement (same positions as `statements`). */
+  values: unknown[][];
+  reset(): void;
+  readonly count: number;
+}
+
+/**
+ * A real `pg.Pool` whose clients record every statement they send to the server (pool.query and
+ * checked-out clients alike), so tests can assert round-trip budgets.
+ */
+export function countingPool(config: pg.PoolConfig = {}): { pool: pg.Pool; log: StatementLog } {
+  const log: StatementLog = {
+    statements: [],
+    values: [],
+    reset() {
+      this.statements.length = 0;
+      this.values.length = 0;
+    },
+    get count() {
+      return this.statements.length;
+    },
+  };
+  class CountingClient extends pg.Client {
+    override query(...args: unknown[]): never {
+      const first = args[0] as string | { text?: string };
+      log.statements.push(typeof first === "string" ? first : (first?.text ?? "<query object>"));
+      log.values.push(Array.isArray(args[1]) ? (args[1] as unknown[]) : []);
+      return (super.query as (...a: unknown[]) => never)(...args);
+    }
+  }
+  const pool = new pg.Pool({ connectionString: POSTGRES_URL, ...config, Client: CountingClient });
+  pool.on("error", () => {});
+  return { pool, log };
+}

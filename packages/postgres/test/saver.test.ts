@@ -1,0 +1,422 @@
+import pg from "pg";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { emptyCheckpoint, uuid6, type Checkpoint, type CheckpointMetadata } from "@langchain/langgraph-checkpoint";
+import { BackendError, ClientClosedError, InvalidArgumentError, NotSetUpError, PersistenceError } from "@langgraph-persist/core";
+import { PostgresSaver } from "../src/index.js";
+import { LATEST_VERSIONS } from "../src/migrations.js";
+import { POSTGRES_URL, adminPool, countingPool, describePg, dropSchemasAfterAll, uniqueSchema } from "./helpers.js";
+
+const schema = uniqueSchema("saver");
+const extraSchemas: string[] = [];
+dropSchemasAfterAll(schema, () => extraSchemas);
+
+let seq = 0;
+const threadId = () => `thread-${Date.now().toString(36)}-${++seq}-${Math.random().toString(36).slice(2, 6)}`;
+
+function checkpoint(values: Record<string, unknown>, versions: Record<string, string | number>): Checkpoint {
+  const cp = emptyCheckpoint();
+  cp.id = uuid6(-1);
+  cp.channel_values = values;
+  cp.channel_versions = versions;
+  return cp;
+}
+
+const meta = (step: number, extra: Record<string, unknown> = {}) => ({ source: "loop", step, parents: {}, ...extra }) as CheckpointMetadata;
+const config = (thread: string, ns = "", id?: string): RunnableConfig => ({ configurable: { thread_id: thread, checkpoint_ns: ns, ...(id ? { checkpoint_id: id } : {}) } });
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+/** Puts a chain of `n` checkpoints; checkpoint i sets channel "step" = i and keeps "fixed" unchanged. */
+async function chain(saver: PostgresSaver, thread: string, n: number, ns = ""): Promise<string[]> {
+  const ids: string[] = [];
+  let parent: RunnableConfig = config(thread, ns);
+  for (let i = 0; i < n; i++) {
+    const versions = { step: `v${i}`, fixed: "v-fixed" };
+    const stored = await saver.put(parent, checkpoint({ step: i, fixed: "same" }, versions), meta(i), i === 0 ? versions : { step: `v${i}` });
+    ids.push(stored.configurable!.checkpoint_id as string);
+    parent = stored;
+  }
+  return ids;
+}
+
+describePg("PostgresSaver", () => {
+  const { pool, log } = countingPool({ max: 4 });
+  let saver: PostgresSaver;
+
+  beforeAll(async () => {
+    saver = new PostgresSaver(pool, { schema, listPageSize: 10 });
+    await saver.setup();
+  });
+  afterAll(async () => {
+    await saver.close();
+    await pool.end();
+  });
+
+  it("round trips - put is one statement whatever the number of changed channels", async () => {
+    for (const channels of [1, 10, 60]) {
+      const thread = threadId();
+      const values: Record<string, unknown> = {};
+      const versions: Record<string, string> = {};
+      for (let c = 0; c < channels; c++) {
+        values[`ch${c}`] = { c, text: "x".repeat(100) };
+        versions[`ch${c}`] = `1.${c}`;
+      }
+      log.reset();
+      const first = await saver.put(config(thread), checkpoint(values, versions), meta(0), versions);
+      expect(log.count, `${channels} channels, no parent`).toBe(1);
+      const next: Record<string, string> = {};
+      for (const c of Object.keys(versions)) next[c] = `2.${c}`;
+      log.reset();
+      await saver.put(first, checkpoint(values, next), meta(1), next);
+      expect(log.count, `${channels} channels, parent written by this saver`).toBe(1);
+    }
+  });
+
+  it("round trips - put is two statements when this saver has never seen the parent (it reads it first)", async () => {
+    const thread = threadId();
+    const [first] = await chain(saver, thread, 1);
+    const other = new PostgresSaver(pool, { schema });
+    log.reset();
+    await other.put(config(thread, "", first), checkpoint({ step: 1 }, { step: "v1" }), meta(1), { step: "v1" });
+    expect(log.count).toBe(2);
+    await other.close();
+  });
+
+  it("round trips - putWrites is one statement, getTuple one, deleteThread one", async () => {
+    const thread = threadId();
+    const ids = await chain(saver, thread, 3);
+    log.reset();
+    await saver.putWrites(config(thread, "", ids[2]), Array.from({ length: 25 }, (_, i) => [`ch${i}`, { i }] as [string, unknown]), "task-1");
+    expect(log.count, "putWrites").toBe(1);
+    log.reset();
+    const latest = await saver.getTuple(config(thread));
+    expect(log.count, "getTuple (latest)").toBe(1);
+    expect(latest?.checkpoint.channel_values).toEqual({ step: 2, fixed: "same" });
+    expect(latest?.pendingWrites).toHaveLength(25);
+    log.reset();
+    const byId = await saver.getTuple(config(thread, "", ids[0]));
+    expect(log.count, "getTuple (by id)").toBe(1);
+    expect(byId?.checkpoint.channel_values).toEqual({ step: 0, fixed: "same" });
+    log.reset();
+    await saver.deleteThread(thread);
+    expect(log.count, "deleteThread").toBe(1);
+    expect(await saver.getTuple(config(thread))).toBeUndefined();
+  });
+
+  it("round trips - list sends one statement per page and fetches pages lazily", async () => {
+    const thread = threadId();
+    const ids = await chain(saver, thread, 25);
+    log.reset();
+    const all = await collect(saver.list(config(thread)));
+    expect(all.map((t) => t.checkpoint.id)).toEqual([...ids].reverse());
+    expect(all[24].checkpoint.channel_values).toEqual({ step: 0, fixed: "same" });
+    expect(log.count, "25 checkpoints, pages of 10").toBe(3);
+    log.reset();
+    expect(await collect(saver.list(config(thread), { limit: 4 }))).toHaveLength(4);
+    expect(log.count, "limit 4").toBe(1);
+    log.reset();
+    const iterator = saver.list(config(thread))[Symbol.asyncIterator]();
+    await iterator.next();
+    expect(log.count, "one item read, one page fetched").toBe(1);
+    await iterator.return?.(undefined);
+    const pages = log.statements.filter((s) => s.includes("LIMIT"));
+    expect(pages).toHaveLength(1);
+  });
+
+  it("round trips - getDeltaChannelHistory reads ancestors in pages, whatever the number of channels", async () => {
+    const thread = threadId();
+    const ids = await chain(saver, thread, 30);
+    log.reset();
+    const history = await saver.getDeltaChannelHistory({ config: config(thread, "", ids[29]), channels: ["missing-a", "missing-b", "missing-c"] });
+    expect(Object.keys(history)).toEqual(["missing-a", "missing-b", "missing-c"]);
+    // The target, then ceil(29 ancestors / page of 10) pages.
+    expect(log.count).toBe(1 + 3);
+  });
+
+  it("round trips - extended operations are one statement each (copyThread: one short transaction)", async () => {
+    const thread = threadId();
+    await chain(saver, thread, 3);
+    await chain(saver, thread, 2, "child:1");
+    log.reset();
+    await saver.listThreads({ limit: 5 });
+    expect(log.count, "listThreads").toBe(1);
+    log.reset();
+    await saver.deleteForRuns(["no-such-run"]);
+    expect(log.count, "deleteForRuns").toBe(1);
+    log.reset();
+    await saver.prune([thread]);
+    expect(log.count, "prune").toBe(1);
+    log.reset();
+    await saver.copyThread(thread, threadId());
+    expect(log.statements.map((s) => s.trim().split(/\s+/)[0])).toEqual(["BEGIN", "WITH", "WITH", "COMMIT"]);
+  });
+
+  it("blobs - a channel version shared by many checkpoints is stored once", async () => {
+    const thread = threadId();
+    await chain(saver, thread, 5);
+    const admin = adminPool();
+    try {
+      const { rows } = await admin.query<{ channel: string; n: string }>(
+        `SELECT channel, count(*) AS n FROM "${schema}".lgp_checkpoint_blobs WHERE thread_id = $1 GROUP BY channel ORDER BY channel`,
+        [thread],
+      );
+      expect(rows.map((r) => [r.channel, Number(r.n)])).toEqual([
+        ["fixed", 1],
+        ["step", 5],
+      ]);
+    } finally {
+      await admin.end();
+    }
+    const tuples = await collect(saver.list(config(thread)));
+    expect(tuples.map((t) => t.checkpoint.channel_values.fixed)).toEqual(Array(5).fill("same"));
+  });
+
+  it("listThreads - reads the thread index (root namespace first), newest first, with before and filter", async () => {
+    const marker = `m-${threadId()}`;
+    const a = threadId();
+    const b = threadId();
+    const c = threadId();
+    await chain(saver, a, 2);
+    await saver.put(config(b, "child:1"), checkpoint({ x: 1 }, { x: "1" }), meta(0, { marker }), { x: "1" });
+    const [bRoot] = await chain(saver, b, 1);
+    await saver.put(config(c, "child:1"), checkpoint({ x: 1 }, { x: "1" }), meta(0, { marker }), { x: "1" });
+    // b's newer child checkpoint does not replace its root checkpoint in the index.
+    await saver.put(config(b, "child:1"), checkpoint({ x: 2 }, { x: "2" }), meta(1, { marker }), { x: "2" });
+    log.reset();
+    const threads = await saver.listThreads({ limit: 1000 });
+    expect(log.statements[0]).toContain("lgp_threads");
+    const mine = threads.filter((t) => [a, b, c].includes(t.threadId));
+    expect(mine.map((t) => t.threadId)).toEqual([c, b, a]);
+    expect(mine[1]).toMatchObject({ threadId: b, checkpointNs: "", checkpointId: bRoot });
+    expect(mine[0]).toMatchObject({ threadId: c, checkpointNs: "child:1", metadata: { marker } });
+    const filtered = await saver.listThreads({ filter: { marker }, limit: 10 });
+    expect(filtered.map((t) => t.threadId)).toEqual([c]);
+    const older = await saver.listThreads({ before: mine[0].checkpointId, limit: 1000 });
+    expect(older.map((t) => t.threadId).filter((t) => [a, b, c].includes(t))).toEqual([b, a]);
+  });
+
+  it("ttl - sweep() removes every row of expired threads and hides them before that", async () => {
+    const ttlSaver = new PostgresSaver(pool, { schema, ttl: { defaultTtl: 0.002 } });
+    await ttlSaver.setup();
+    const thread = threadId();
+    const ids = await chain(ttlSaver, thread, 2);
+    await ttlSaver.putWrites(config(thread, "", ids[1]), [["a", 1]], "t");
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await saver.getTuple(config(thread)), "another saver without TTL sees it expired too").toBeUndefined();
+    expect(await ttlSaver.sweep()).toBeGreaterThanOrEqual(1);
+    const admin = adminPool();
+    try {
+      for (const table of ["lgp_checkpoints", "lgp_checkpoint_blobs", "lgp_checkpoint_writes", "lgp_threads"]) {
+        const { rows } = await admin.query(`SELECT 1 FROM "${schema}".${table} WHERE thread_id = $1`, [thread]);
+        expect(rows, table).toHaveLength(0);
+      }
+    } finally {
+      await admin.end();
+      await ttlSaver.close();
+    }
+  });
+
+  it("ttl - a write to an expired (not yet swept) thread starts it over", async () => {
+    const ttlSaver = new PostgresSaver(pool, { schema, ttl: { defaultTtl: 0.002 } });
+    await ttlSaver.setup();
+    const thread = threadId();
+    await chain(ttlSaver, thread, 3);
+    await new Promise((r) => setTimeout(r, 250));
+    const [fresh] = await chain(ttlSaver, thread, 1);
+    const listed = await collect(ttlSaver.list(config(thread)));
+    expect(listed.map((t) => t.checkpoint.id)).toEqual([fresh]);
+    await ttlSaver.close();
+  });
+
+  it("migrations - ten savers calling setup() at once on a new schema end with one correct schema", async () => {
+    const fresh = uniqueSchema("race");
+    extraSchemas.push(fresh);
+    const savers = Array.from({ length: 10 }, () => new PostgresSaver(POSTGRES_URL, { schema: fresh }));
+    try {
+      await Promise.all(savers.map((s) => s.setup()));
+      const admin = adminPool();
+      try {
+        const { rows } = await admin.query<{ component: string; version: number }>(`SELECT component, version FROM "${fresh}".lgp_migrations ORDER BY 1, 2`);
+        expect(rows).toEqual(Array.from({ length: LATEST_VERSIONS.saver }, (_, i) => ({ component: "saver", version: i + 1 })));
+        const tables = await admin.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [fresh]);
+        expect(tables.rows.map((r) => r.table_name)).toEqual(["lgp_checkpoint_blobs", "lgp_checkpoint_writes", "lgp_checkpoints", "lgp_migrations", "lgp_threads"]);
+      } finally {
+        await admin.end();
+      }
+      const thread = threadId();
+      await chain(savers[3], thread, 2);
+      expect((await savers[7].getTuple(config(thread)))?.checkpoint.channel_values).toEqual({ step: 1, fixed: "same" });
+    } finally {
+      await Promise.all(savers.map((s) => s.close()));
+    }
+  });
+
+  it("schema - any schema name is quoted (quotes, spaces, semicolons, upper case)", async () => {
+    const odd = `Lgp "odd"; name ${Date.now().toString(36)}`;
+    extraSchemas.push(odd);
+    const s = new PostgresSaver(pool, { schema: odd });
+    await s.setup();
+    const thread = threadId();
+    await chain(s, thread, 2);
+    expect((await s.getTuple(config(thread)))?.checkpoint.channel_values).toEqual({ step: 1, fixed: "same" });
+    expect(await saver.getTuple(config(thread)), "other schemas do not see it").toBeUndefined();
+    await s.close();
+  });
+
+  it("connection - a connection killed by the server mid-operation is a BackendError and the next call succeeds", async () => {
+    const app = `lgp-kill-${threadId()}`;
+    const victimPool = new pg.Pool({ connectionString: POSTGRES_URL, max: 1, application_name: app });
+    const victim = new PostgresSaver(victimPool, { schema });
+    const admin = await new pg.Pool({ connectionString: POSTGRES_URL, max: 2 });
+    admin.on("error", () => {});
+    const locker = await admin.connect();
+    try {
+      const thread = threadId();
+      await chain(victim, thread, 1);
+      // Hold a lock the next put needs, so it is in flight on the server when its backend is killed.
+      await locker.query("BEGIN");
+      await locker.query(`LOCK TABLE "${schema}".lgp_checkpoints IN ACCESS EXCLUSIVE MODE`);
+      const pending = victim.put(config(thread), checkpoint({ step: 9 }, { step: "v9" }), meta(9), { step: "v9" }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      let pid: number | undefined;
+      for (let i = 0; i < 200 && pid === undefined; i++) {
+        const { rows } = await admin.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+          [app],
+        );
+        pid = rows[0]?.pid;
+        if (pid === undefined) await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(pid, "the put is waiting on the server").toBeDefined();
+      await admin.query("SELECT pg_terminate_backend($1)", [pid]);
+      const err = await pending;
+      expect(err).toBeInstanceOf(BackendError);
+      expect((err as Error).message).toMatch(/\[@langgraph-persist\/postgres\] put failed/);
+      expect((err as Error).cause).toBeDefined();
+      await locker.query("ROLLBACK");
+      const next = await victim.put(config(thread), checkpoint({ step: 10 }, { step: "v10" }), meta(10), { step: "v10" });
+      expect((await victim.getTuple(next))?.checkpoint.channel_values.step).toBe(10);
+    } finally {
+      locker.release();
+      await admin.end();
+      await victim.close();
+      await victimPool.end();
+    }
+  });
+
+  it("connection - a user-set statement_timeout surfaces as a BackendError and the next call succeeds", async () => {
+    const timeoutPool = new pg.Pool({ connectionString: POSTGRES_URL, max: 1, statement_timeout: 200 });
+    const s = new PostgresSaver(timeoutPool, { schema });
+    const admin = adminPool();
+    const locker = await admin.connect();
+    try {
+      const thread = threadId();
+      await chain(s, thread, 1);
+      await locker.query("BEGIN");
+      await locker.query(`LOCK TABLE "${schema}".lgp_checkpoints IN ACCESS EXCLUSIVE MODE`);
+      const err = await s.getTuple(config(thread)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(BackendError);
+      expect((err as Error).message).toMatch(/statement_timeout/);
+      await locker.query("ROLLBACK");
+      expect((await s.getTuple(config(thread)))?.checkpoint.channel_values.step).toBe(0);
+    } finally {
+      locker.release();
+      await admin.end();
+      await s.close();
+      await timeoutPool.end();
+    }
+  });
+
+  it("lifecycle - close() leaves a caller's pool open and ends the pool it created", async () => {
+    const callerPool = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
+    const s = new PostgresSaver(callerPool, { schema });
+    await s.setup();
+    await s.close();
+    expect((await callerPool.query("SELECT 1 AS one")).rows[0].one).toBe(1);
+    await callerPool.end();
+    const owned = PostgresSaver.fromConnString(POSTGRES_URL, { schema });
+    await owned.setup();
+    await owned.close();
+    expect((owned.pool as pg.Pool & { ended: boolean }).ended).toBe(true);
+  });
+
+  it("errors - a pool the caller ended gives ClientClosedError", async () => {
+    const callerPool = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
+    const s = new PostgresSaver(callerPool, { schema });
+    await s.setup();
+    await callerPool.end();
+    await expect(s.getTuple(config(threadId()))).rejects.toBeInstanceOf(ClientClosedError);
+    await expect(s.put(config(threadId()), checkpoint({}, {}), meta(0), {})).rejects.toBeInstanceOf(ClientClosedError);
+  });
+
+  it("errors - an unreachable server gives BackendError from setup() and from operations", async () => {
+    const s = PostgresSaver.fromConnString("postgres://postgres@127.0.0.1:1/test", { schema });
+    const setupErr = await s.setup().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(setupErr).toBeInstanceOf(BackendError);
+    expect((setupErr as Error).message).toMatch(/setup\(\) failed: the connection to PostgreSQL was lost or refused/);
+    await expect(s.getTuple(config(threadId()))).rejects.toBeInstanceOf(BackendError);
+    await s.close();
+  });
+
+  it("errors - operations before setup() on an empty schema give NotSetUpError", async () => {
+    const empty = uniqueSchema("empty");
+    const s = new PostgresSaver(pool, { schema: empty });
+    const err = await s.getTuple(config(threadId())).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(NotSetUpError);
+    expect((err as Error).message).toContain("[@langgraph-persist/postgres] setup() has not run: call await saver.setup() first");
+    await expect(s.put(config(threadId()), checkpoint({}, {}), meta(0), {})).rejects.toBeInstanceOf(NotSetUpError);
+    await expect(collect(s.list(config(threadId())))).rejects.toBeInstanceOf(NotSetUpError);
+    await s.close();
+  });
+
+  it("errors - ids PostgreSQL text cannot hold (NUL) are InvalidArgumentError", async () => {
+    await expect(saver.put(config("bad\u0000thread"), checkpoint({}, {}), meta(0), {})).rejects.toBeInstanceOf(InvalidArgumentError);
+    const thread = threadId();
+    const [id] = await chain(saver, thread, 1);
+    await expect(saver.putWrites(config(thread, "", id), [["ch\u0000", 1]], "task")).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect((await saver.getTuple(config(thread)))?.pendingWrites).toEqual([]);
+  });
+
+  it("errors - bad options are InvalidArgumentError, before any pool is created", () => {
+    const bad: Array<[string, () => unknown]> = [
+      ["empty schema", () => new PostgresSaver(POSTGRES_URL, { schema: "" })],
+      ["schema over 63 bytes", () => new PostgresSaver(POSTGRES_URL, { schema: "x".repeat(64) })],
+      ["schema with NUL", () => new PostgresSaver(POSTGRES_URL, { schema: "a\u0000b" })],
+      ["schema not a string", () => new PostgresSaver(POSTGRES_URL, { schema: 42 as unknown as string })],
+      ["listPageSize 0", () => new PostgresSaver(POSTGRES_URL, { listPageSize: 0 })],
+      ["listPageSize 1.5", () => new PostgresSaver(POSTGRES_URL, { listPageSize: 1.5 })],
+      ["ttl without defaultTtl", () => new PostgresSaver(POSTGRES_URL, { ttl: {} as never })],
+      ["empty connection string", () => new PostgresSaver("")],
+      ["fromConnString without url", () => PostgresSaver.fromConnString(undefined as unknown as string)],
+      ["null connection", () => new PostgresSaver(null as never)],
+      ["a number", () => new PostgresSaver(5432 as never)],
+      ["a pg.Client", () => new PostgresSaver(new pg.Client({ connectionString: POSTGRES_URL }) as never)],
+    ];
+    for (const [what, make] of bad) {
+      let caught: unknown;
+      try {
+        make();
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught, what).toBeInstanceOf(InvalidArgumentError);
+      expect((caught as PersistenceError).message, what).toMatch(/^\[@langgraph-persist\/postgres\] /);
+    }
+  });
+});

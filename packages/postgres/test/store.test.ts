@@ -1,0 +1,519 @@
+import pg from "pg";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { Operation } from "@langchain/langgraph-checkpoint";
+import { HashEmbeddings } from "@langgraph-persist/conformance";
+import { BackendError, CapabilityError, ClientClosedError, InvalidArgumentError, NotSetUpError, matchesFilter, type PersistenceError } from "@langgraph-persist/core";
+import { PostgresSaver, PostgresStore } from "../src/index.js";
+import { LATEST_VERSIONS } from "../src/migrations.js";
+import { POSTGRES_URL, adminPool, countingPool, describePg, dropSchemasAfterAll, uniqueSchema } from "./helpers.js";
+
+const schema = uniqueSchema("store");
+const extraSchemas: string[] = [];
+dropSchemasAfterAll(schema, () => extraSchemas);
+
+let seq = 0;
+const root = () => `root-${Date.now().toString(36)}-${++seq}`;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function cosine(a: number[], b: number[]): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+describePg("PostgresStore", () => {
+  const { pool, log } = countingPool({ max: 4 });
+  let store: PostgresStore;
+
+  beforeAll(async () => {
+    store = new PostgresStore(pool, { schema });
+    await store.setup();
+  });
+  afterAll(async () => {
+    await store.close();
+    await pool.end();
+  });
+
+  it("batch - one statement for all gets, one per search, one per listNamespaces, one for all puts", async () => {
+    const ns = [root()];
+    await store.batch(Array.from({ length: 10 }, (_, i) => ({ namespace: [...ns, `s${i % 3}`], key: `k${i}`, value: { i } })));
+    log.reset();
+    const ops: Operation[] = [
+      ...Array.from({ length: 5 }, (_, i) => ({ namespace: [...ns, `s${i % 3}`], key: `k${i}` })),
+      { namespacePrefix: ns, filter: { i: { $gte: 3 } }, limit: 3, offset: 0 },
+      { namespacePrefix: [...ns, "s1"], limit: 10, offset: 0 },
+      { namespacePrefix: ns, filter: { i: 7 }, limit: 10, offset: 0 },
+      { matchConditions: [{ matchType: "prefix", path: ns }], limit: 100, offset: 0 },
+      { matchConditions: [{ matchType: "suffix", path: ["s2"] }], limit: 100, offset: 0 },
+      ...Array.from({ length: 10 }, (_, i) => ({ namespace: [...ns, "new"], key: `n${i}`, value: { i } })),
+      { namespace: [...ns, "s0"], key: "k0", value: null },
+    ];
+    const results = await store.batch(ops);
+    expect(log.count).toBe(1 + 3 + 2 + 1);
+    expect(results.slice(0, 5).map((r) => (r as { key: string }).key)).toEqual(["k0", "k1", "k2", "k3", "k4"]);
+    expect((results[5] as Array<{ value: { i: number } }>).every((r) => r.value.i >= 3)).toBe(true);
+    expect(results[5]).toHaveLength(3);
+    expect((results[7] as Array<{ key: string }>).map((r) => r.key)).toEqual(["k7"]);
+    expect(results[8]).toEqual([
+      [ns[0], "s0"],
+      [ns[0], "s1"],
+      [ns[0], "s2"],
+    ]);
+    expect(await store.get([...ns, "s0"], "k0")).toBeNull();
+    expect(await store.search([...ns, "new"], { limit: 100 })).toHaveLength(10);
+  });
+
+  it("filters - pushed into SQL and applied before limit/offset, same answers as core matchesConditions", async () => {
+    const ns = [root()];
+    const values: Array<Record<string, unknown>> = [
+      { n: 1, s: "apple", b: true, tags: ["a", "b"], nested: { x: 1, y: [1, 2] } },
+      { n: 2, s: "banana", b: false, tags: ["b"], nested: { x: 2 } },
+      { n: 10, s: "Cherry", b: true, tags: [], nested: { x: "1" } },
+      { n: "10", s: "date", nested: null },
+      { n: 9.5, s: "éclair", b: null, tags: ["a"], nested: { x: 1, y: [1, 2] } },
+      { n: -3, s: "fig\u0000tree", arr: [{ k: 1 }, { k: 2 }] },
+      { s: "fig", n: 1e21, arr: [{ k: 2 }] },
+      { n: 0, s: "", "0": "zero-key", list: ["first", "second"] },
+      { n: 3, s: "grape", "a.b": 1, weird: { "%_\\": 1 } },
+      { n: 4, s: "\u0001x", deep: { a: { b: { c: 5 } } } },
+    ];
+    await store.batch(values.map((value, i) => ({ namespace: ns, key: `k${i}`, value })));
+    const filters: Array<Record<string, unknown>> = [
+      { n: 1 },
+      { n: { $gt: 2 } },
+      { n: { $gte: 10 } },
+      { n: { $lt: 1 } },
+      { n: { $lte: -3 } },
+      { n: "10" },
+      { n: { $gt: "1" } },
+      { s: { $gt: "b" } },
+      { s: { $lte: "fig" } },
+      { s: { $gt: "fig" } },
+      { s: { $lt: "fig\u0001" } },
+      { s: "fig\u0000tree" },
+      { s: "\u0001x" },
+      { b: true },
+      { b: { $ne: true } },
+      { b: null },
+      { b: { $exists: false } },
+      { b: { $exists: true } },
+      { tags: ["a", "b"] },
+      { tags: { $in: [["b"], ["a"]] } },
+      { tags: { $nin: [["b"], []] } },
+      { nested: { x: 1, y: [1, 2] } },
+      { "nested.x": 1 },
+      { "nested.x": { $in: [1, "1"] } },
+      { "nested.x": { $nin: [1] } },
+      { "nested.y.1": 2 },
+      { "nested.y.01": 2 },
+      { "nested.y.-1": 2 },
+      { "arr.0.k": { $gte: 2 } },
+      { "arr.1.k": 2 },
+      { "list.0": "first" },
+      { "0": "zero-key" },
+      { "deep.a.b.c": { $gt: 4, $lt: 6 } },
+      { "deep.a": { b: { c: 5 } } },
+      { n: { $in: [1, 2, "10"] } },
+      { n: { $nin: [1, 2] } },
+      { n: { $ne: 1 } },
+      { s: { $in: [] } },
+      { s: { $nin: [] } },
+      { n: { $gt: 1 }, b: true },
+      { missing: { $ne: 1 } },
+      { missing: { $exists: false }, n: { $lt: 3 } },
+      { nested: null },
+    ];
+    for (const filter of filters) {
+      const expected = values.map((v, i) => [v, `k${i}`] as const).filter(([v]) => matchesFilter(v, filter)).map(([, k]) => k).sort();
+      log.reset();
+      const got = (await store.search(ns, { filter, limit: 100 })).map((i) => i.key).sort();
+      expect(got, JSON.stringify(filter)).toEqual(expected);
+      expect(log.count, "one statement").toBe(1);
+      expect(log.statements[0], "the filter is in the SQL").toMatch(/->|#>/);
+      if (expected.length > 1) {
+        const page = await store.search(ns, { filter, limit: 1, offset: expected.length - 1 });
+        expect(page, `${JSON.stringify(filter)}: the last match is on the last page`).toHaveLength(1);
+      }
+    }
+  });
+
+  it("filters - operands jsonb cannot represent are re-checked exactly before paging", async () => {
+    const ns = [root()];
+    const values = [{ s: "\uFFFF" }, { s: "\u{1F600}" }, { s: "a" }, { s: "\uE000z" }, { d: "2020-01-01T00:00:00.000Z" }];
+    await store.batch(values.map((value, i) => ({ namespace: ns, key: `k${i}`, value })));
+    const filters: Array<Record<string, unknown>> = [
+      { s: { $gt: "\uE000" } },
+      { s: { $lt: "\u{1F600}" } },
+      { s: { $gte: "\uFFFF" } },
+      { d: new Date("2020-01-01T00:00:00.000Z") },
+      { d: { $ne: new Date("2020-01-01T00:00:00.000Z") } },
+    ];
+    for (const filter of filters) {
+      const expected = values.map((v, i) => [v, `k${i}`] as const).filter(([v]) => matchesFilter(v, filter)).map(([, k]) => k).sort();
+      const got = (await store.search(ns, { filter, limit: 100 })).map((i) => i.key).sort();
+      expect(got, JSON.stringify(filter)).toEqual(expected);
+      const paged: string[] = [];
+      for (let offset = 0; offset < expected.length; offset++) paged.push(...(await store.search(ns, { filter, limit: 1, offset })).map((i) => i.key));
+      expect(paged.sort(), `${JSON.stringify(filter)} paged`).toEqual(expected);
+    }
+  });
+
+  it("namespaces - labels with LIKE metacharacters match segment by segment, through an index range", async () => {
+    const r = root();
+    const labels = ["a%b", "a_b", "axb", "a\\b", "a", "a%", "ab"];
+    await store.batch(labels.map((l) => ({ namespace: [r, l, "leaf"], key: "k", value: { l } })));
+    for (const l of labels) {
+      log.reset();
+      const found = await store.search([r, l], { limit: 100 });
+      expect(found.map((i) => i.value.l), l).toEqual([l]);
+      expect(log.statements[0]).toMatch(/s\.prefix >= \$\d+ AND s\.prefix < \$\d+/);
+      expect(log.statements[0]).not.toMatch(/LIKE/i);
+    }
+    expect(await store.listNamespaces({ prefix: [r, "a_b"] })).toEqual([[r, "a_b", "leaf"]]);
+    expect(await store.listNamespaces({ prefix: [r, "a%"] })).toEqual([[r, "a%", "leaf"]]);
+    expect((await store.listNamespaces({ prefix: [r], maxDepth: 2 })).length).toBe(labels.length);
+  });
+
+  it("values - NUL characters round-trip and compare like the originals", async () => {
+    const ns = [root()];
+    const value = { "k\u0000ey": "a\u0000b", "\u0001": ["\u0001\u0002", "\u0000"], plain: "x" };
+    await store.put(ns, "nul", value);
+    await store.put(ns, "other", { "k\u0000ey": "a\u0001" });
+    expect((await store.get(ns, "nul"))?.value).toEqual(value);
+    expect((await store.search(ns, { filter: { "k\u0000ey": "a\u0000b" } })).map((i) => i.key)).toEqual(["nul"]);
+    expect((await store.search(ns, { filter: { "k\u0000ey": { $lt: "a\u0001" } } })).map((i) => i.key)).toEqual(["nul"]);
+    expect((await store.search(ns, { filter: { "k\u0000ey": { $gte: "a\u0001" } } })).map((i) => i.key)).toEqual(["other"]);
+  });
+
+  it("values - what jsonb cannot hold (unpaired surrogates) and NUL in keys are InvalidArgumentError, nothing is written", async () => {
+    const ns = [root()];
+    await expect(store.batch([{ namespace: ns, key: "ok", value: { v: 1 } }, { namespace: ns, key: "bad", value: { s: "\uD800" } }])).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(store.put(ns, "k\u0000", { v: 1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(await store.search(ns)).toEqual([]);
+  });
+
+  it("ttl - expired items are hidden before the sweep, sweep() deletes them, reads refresh the expiry", async () => {
+    const ttlStore = new PostgresStore(pool, { schema, ttl: { defaultTtl: 0.005, refreshOnRead: true } });
+    await ttlStore.setup();
+    const ns = [root()];
+    await ttlStore.put(ns, "read", { v: 1 });
+    await ttlStore.put(ns, "unread", { v: 2 });
+    await ttlStore.put(ns, "forever", { v: 3 }, undefined, { ttl: null });
+    for (let i = 0; i < 5; i++) {
+      await sleep(120);
+      expect(await ttlStore.get(ns, "read")).not.toBeNull();
+    }
+    expect(await ttlStore.get(ns, "unread")).toBeNull();
+    expect((await store.search(ns, { limit: 10 })).map((i) => i.key).sort()).toEqual(["forever", "read"]);
+    const admin = adminPool();
+    try {
+      const before = await admin.query(`SELECT key FROM "${schema}".lgp_store WHERE prefix = $1 ORDER BY key`, [ns[0]]);
+      expect(before.rows.map((r) => r.key)).toEqual(["forever", "read", "unread"]);
+      expect(await ttlStore.sweep()).toBeGreaterThanOrEqual(1);
+      const after = await admin.query(`SELECT key FROM "${schema}".lgp_store WHERE prefix = $1 ORDER BY key`, [ns[0]]);
+      expect(after.rows.map((r) => r.key)).toEqual(["forever", "read"]);
+    } finally {
+      await admin.end();
+      await ttlStore.close();
+    }
+  });
+
+  it("setup - without an index nothing touches pgvector", async () => {
+    const fresh = uniqueSchema("novec");
+    extraSchemas.push(fresh);
+    const counted = countingPool({ max: 1 });
+    const s = new PostgresStore(counted.pool, { schema: fresh });
+    await s.setup();
+    await s.put(["a"], "k", { v: 1 });
+    expect(counted.log.statements.join("\n")).not.toMatch(/vector/i);
+    const admin = adminPool();
+    try {
+      const { rows } = await admin.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [fresh]);
+      expect(rows.map((r) => r.table_name)).toEqual(["lgp_migrations", "lgp_store"]);
+    } finally {
+      await admin.end();
+      await s.close();
+      await counted.pool.end();
+    }
+  });
+
+  it("setup - with an index on a server without pgvector, setup() rejects with a CapabilityError saying how to install it", async () => {
+    // The only fake in this file: a client that reports pgvector as neither installed nor available.
+    class NoVectorClient extends pg.Client {
+      override query(...args: unknown[]): never {
+        const text = typeof args[0] === "string" ? args[0] : "";
+        if (/pg_extension|pg_available_extensions/.test(text)) return Promise.resolve({ rows: [], rowCount: 0 }) as never;
+        return (super.query as (...a: unknown[]) => never)(...args);
+      }
+    }
+    const fakePool = new pg.Pool({ connectionString: POSTGRES_URL, max: 1, Client: NoVectorClient });
+    const fresh = uniqueSchema("novec2");
+    extraSchemas.push(fresh);
+    const s = new PostgresStore(fakePool, { schema: fresh, index: { dims: 8, embeddings: new HashEmbeddings(8) } });
+    const err = await s.setup().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CapabilityError);
+    expect((err as Error).message).toMatch(/pgvector/);
+    expect((err as Error).message).toMatch(/CREATE EXTENSION vector/);
+    expect((err as Error).message).toMatch(/remove `index`/);
+    const plain = new PostgresStore(fakePool, { schema: fresh });
+    await plain.setup();
+    await plain.put(["a"], "k", { v: 1 });
+    expect((await plain.get(["a"], "k"))?.value).toEqual({ v: 1 });
+    await s.close();
+    await plain.close();
+    await fakePool.end();
+  });
+
+  it("setup - ten savers and ten stores with an index calling setup() at once end with one correct schema", async () => {
+    const fresh = uniqueSchema("race");
+    extraSchemas.push(fresh);
+    const stores = Array.from({ length: 10 }, () => new PostgresStore(POSTGRES_URL, { schema: fresh, index: { dims: 8, embeddings: new HashEmbeddings(8) } }));
+    const savers = Array.from({ length: 10 }, () => new PostgresSaver(POSTGRES_URL, { schema: fresh }));
+    try {
+      await Promise.all([...stores, ...savers].map((x) => x.setup()));
+      const admin = adminPool();
+      try {
+        const { rows } = await admin.query(`SELECT component, version FROM "${fresh}".lgp_migrations ORDER BY 1, 2`);
+        const expected = (["saver", "store", "store_vectors"] as const).flatMap((component) =>
+          Array.from({ length: LATEST_VERSIONS[component] }, (_, i) => ({ component, version: i + 1 })),
+        );
+        expect(rows).toEqual(expected);
+        const indexes = await admin.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE 'lgp_store_vectors_hnsw%'`, [fresh]);
+        expect(indexes.rows.map((r) => r.indexname)).toEqual(["lgp_store_vectors_hnsw_cosine_8"]);
+      } finally {
+        await admin.end();
+      }
+      await stores[2].put(["ns"], "k", { text: "hello world" });
+      expect((await stores[8].search(["ns"], { query: "hello" }))[0]?.key).toBe("k");
+    } finally {
+      await Promise.all([...stores, ...savers].map((x) => x.close()));
+    }
+  });
+
+  it("errors - not set up, unreachable server, ended caller pool", async () => {
+    const notSetUp = new PostgresStore(pool, { schema: uniqueSchema("empty") });
+    const err = await notSetUp.get(["a"], "k").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(NotSetUpError);
+    expect((err as Error).message).toContain("[@langgraph-persist/postgres] setup() has not run: call await store.setup() first");
+    await notSetUp.close();
+
+    const unreachable = PostgresStore.fromConnString("postgres://postgres@127.0.0.1:1/test", { schema });
+    await expect(unreachable.setup()).rejects.toBeInstanceOf(BackendError);
+    await expect(unreachable.search(["a"])).rejects.toBeInstanceOf(BackendError);
+    await unreachable.close();
+
+    const callerPool = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
+    const s = new PostgresStore(callerPool, { schema });
+    await s.setup();
+    await s.close();
+    expect((await callerPool.query("SELECT 1 AS one")).rows[0].one, "close() leaves the caller's pool open").toBe(1);
+    const s2 = new PostgresStore(callerPool, { schema });
+    await callerPool.end();
+    await expect(s2.put(["a"], "k", { v: 1 })).rejects.toBeInstanceOf(ClientClosedError);
+    await s2.close();
+  });
+
+  it("errors - bad options are InvalidArgumentError", () => {
+    const embeddings = new HashEmbeddings(8);
+    const bad: Array<[string, () => unknown]> = [
+      ["schema", () => new PostgresStore(POSTGRES_URL, { schema: "" })],
+      ["vectorIndex type", () => new PostgresStore(POSTGRES_URL, { index: { dims: 8, embeddings }, vectorIndex: { type: "ivf" } as never })],
+      ["vectorIndex m", () => new PostgresStore(POSTGRES_URL, { index: { dims: 8, embeddings }, vectorIndex: { type: "hnsw", m: 1 } })],
+      ["vectorIndex efConstruction", () => new PostgresStore(POSTGRES_URL, { index: { dims: 8, embeddings }, vectorIndex: { type: "hnsw", efConstruction: 2.5 } })],
+      ["vectorIndex iterativeScan", () => new PostgresStore(POSTGRES_URL, { index: { dims: 8, embeddings }, vectorIndex: { type: "hnsw", iterativeScan: "on" as never } })],
+      ["hnsw over 2000 dims", () => new PostgresStore(POSTGRES_URL, { index: { dims: 3072, embeddings } })],
+      ["vectorOversampling", () => new PostgresStore(POSTGRES_URL, { vectorOversampling: 0 })],
+      ["index dims", () => new PostgresStore(POSTGRES_URL, { index: { dims: 0, embeddings } })],
+      ["a pg.Client", () => new PostgresStore(new pg.Client({ connectionString: POSTGRES_URL }) as never)],
+      ["fromConnString", () => PostgresStore.fromConnString("")],
+    ];
+    for (const [what, make] of bad) {
+      let caught: unknown;
+      try {
+        make();
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught, what).toBeInstanceOf(InvalidArgumentError);
+      expect((caught as PersistenceError).message, what).toMatch(/^\[@langgraph-persist\/postgres\] /);
+    }
+    expect(() => new PostgresStore(POSTGRES_URL, { index: { dims: 3072, embeddings }, vectorIndex: { type: "none" } }).close()).not.toThrow();
+  });
+});
+
+describePg("PostgresStore with pgvector", () => {
+  const DIMS = 16;
+  const { pool, log } = countingPool({ max: 4 });
+  afterAll(async () => {
+    await pool.end();
+  });
+
+  it("embeddings are computed before a connection is taken, with one embedDocuments call per batch", async () => {
+    const busy: number[] = [];
+    class Probe extends HashEmbeddings {
+      override async embedDocuments(texts: string[]): Promise<number[][]> {
+        busy.push(pool.totalCount - pool.idleCount, log.count);
+        return super.embedDocuments(texts);
+      }
+    }
+    const embeddings = new Probe(DIMS);
+    const s = new PostgresStore(pool, { schema, index: { dims: DIMS, embeddings, fields: ["text", "tags[*]"] } });
+    await s.setup();
+    const ns = [root()];
+    log.reset();
+    await s.batch(Array.from({ length: 6 }, (_, i) => ({ namespace: ns, key: `k${i}`, value: { text: `doc ${i}`, tags: ["x", "y"] } })));
+    expect(embeddings.documentCalls).toBe(1);
+    expect(embeddings.embeddedTexts).toBe(18);
+    expect(busy, "no client checked out and no statement sent while embedding").toEqual([0, 0]);
+    expect(log.count, "all puts and vectors in one statement").toBe(1);
+    await s.close();
+  });
+
+  for (const distanceType of ["cosine", "l2", "inner_product"] as const) {
+    it(`hnsw (${distanceType}) - setup creates the partial HNSW index and searches rank by distance, score by cosine`, async () => {
+      const embeddings = new HashEmbeddings(DIMS);
+      const s = new PostgresStore(pool, { schema, index: { dims: DIMS, embeddings, fields: ["text"], distanceType } });
+      await s.setup();
+      const admin = adminPool();
+      try {
+        const { rows } = await admin.query<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = $2`, [
+          schema,
+          `lgp_store_vectors_hnsw_${distanceType}_${DIMS}`,
+        ]);
+        expect(rows).toHaveLength(1);
+        const opclass = { cosine: "vector_cosine_ops", l2: "vector_l2_ops", inner_product: "vector_ip_ops" }[distanceType];
+        expect(rows[0].indexdef).toMatch(new RegExp(`USING hnsw .*vector\\(${DIMS}\\).*${opclass}.*WHERE \\(dims = ${DIMS}\\)`));
+      } finally {
+        await admin.end();
+      }
+      const ns = [root()];
+      const texts = ["red apples and pears", "green apples", "blue ocean waves", "apples apples apples", "fast red cars"];
+      await s.batch(texts.map((text, i) => ({ namespace: ns, key: `k${i}`, value: { text } })));
+      await s.put(ns, "unindexed", { text: "apples" }, false);
+      const query = "red apples";
+      const q = embeddings.embedText(query);
+      log.reset();
+      const results = await s.search(ns, { query, limit: 10 });
+      expect(log.count).toBe(1);
+      expect(log.statements[0]).toContain(`vector(${DIMS})`);
+      expect(results.map((r) => r.key)).toHaveLength(6);
+      expect(results[5].key, "items without vectors come last, unscored").toBe("unindexed");
+      expect(results[5].score).toBeUndefined();
+      for (const r of results.slice(0, 5)) expect(r.score).toBeCloseTo(cosine(embeddings.embedText(String(r.value.text)), q), 5);
+      const expectedOrder = texts
+        .map((text, i) => ({ key: `k${i}`, score: cosine(embeddings.embedText(text), q) }))
+        .sort((a, b) => b.score - a.score)
+        .map((x) => x.key);
+      expect(results.slice(0, 5).map((r) => r.key)).toEqual(expectedOrder);
+      await s.close();
+    });
+  }
+
+  it("hnsw - the search statement is served by the HNSW index when the planner prefers it", async () => {
+    const embeddings = new HashEmbeddings(DIMS);
+    const s = new PostgresStore(pool, { schema, index: { dims: DIMS, embeddings, fields: ["text"] } });
+    await s.setup();
+    const ns = [root()];
+    await s.batch(Array.from({ length: 20 }, (_, i) => ({ namespace: ns, key: `k${i}`, value: { text: `note ${i}`, i } })));
+    log.reset();
+    await s.search(ns, { query: "note 3", filter: { i: { $lt: 10 } }, limit: 3 });
+    const [text] = log.statements;
+    const [values] = log.values;
+    const admin = await adminPool().connect();
+    try {
+      await admin.query("BEGIN");
+      await admin.query("SET LOCAL enable_seqscan = off");
+      await admin.query("SET LOCAL enable_sort = off");
+      await admin.query("SET LOCAL enable_bitmapscan = off");
+      const plan = (await admin.query<{ "QUERY PLAN": string }>(`EXPLAIN ${text}`, values)).rows.map((r) => r["QUERY PLAN"]).join("\n");
+      expect(plan).toMatch(new RegExp(`Index Scan using lgp_store_vectors_hnsw_cosine_${DIMS}`));
+      await admin.query("ROLLBACK");
+    } finally {
+      admin.release();
+      await s.close();
+    }
+  });
+
+  it("hnsw - a selective filter still finds every match through the index (iterative scans)", async () => {
+    // Force the planner onto the HNSW index for this pool's sessions, then hide a few matches among
+    // many non-matching vectors: a plain HNSW scan (ef_search 40) would miss them.
+    const forced = new pg.Pool({ connectionString: POSTGRES_URL, max: 2, options: "-c enable_seqscan=off -c enable_sort=off -c enable_bitmapscan=off" });
+    const embeddings = new HashEmbeddings(DIMS);
+    const fresh = uniqueSchema("iter");
+    extraSchemas.push(fresh);
+    const make = (iterativeScan: "strict_order" | "off") =>
+      new PostgresStore(forced, { schema: fresh, index: { dims: DIMS, embeddings, fields: ["text"] }, vectorIndex: { type: "hnsw", iterativeScan } });
+    const s = make("strict_order");
+    await s.setup();
+    const noise = ["noise"];
+    for (let b = 0; b < 4; b++) {
+      await s.batch(Array.from({ length: 100 }, (_, i) => ({ namespace: noise, key: `n${b}-${i}`, value: { text: `common words number ${b * 100 + i}` } })));
+    }
+    const target = ["target"];
+    await s.batch(Array.from({ length: 5 }, (_, i) => ({ namespace: target, key: `t${i}`, value: { text: `rare unrelated vocabulary ${i}` } })));
+    const found = await s.search(target, { query: "common words number 7", limit: 5 });
+    expect(found.map((r) => r.key).sort()).toEqual(["t0", "t1", "t2", "t3", "t4"]);
+    expect(found.every((r) => typeof r.score === "number")).toBe(true);
+    const plain = make("off");
+    await plain.setup();
+    const missed = await plain.search(target, { query: "common words number 7", limit: 5 });
+    expect(missed.length, "without iterative scans the same query loses matches").toBeLessThan(5);
+    await s.close();
+    await plain.close();
+    await forced.end();
+  });
+
+  it("exact mode (vectorIndex none) ranks every candidate exactly and keeps unscored items last", async () => {
+    const embeddings = new HashEmbeddings(DIMS);
+    const s = new PostgresStore(pool, { schema, index: { dims: DIMS, embeddings, fields: ["a", "b"] }, vectorIndex: { type: "none" } });
+    await s.setup();
+    const ns = [root()];
+    await s.batch([
+      { namespace: ns, key: "two-fields", value: { a: "sunny beach", b: "mountain snow" } },
+      { namespace: ns, key: "one-field", value: { a: "mountain lake" } },
+      { namespace: ns, key: "none", value: { c: "mountain" } },
+    ]);
+    const results = await s.search(ns, { query: "mountain snow", limit: 10 });
+    expect(results.map((r) => r.key)).toEqual(["two-fields", "one-field", "none"]);
+    expect(results[0].score).toBeCloseTo(cosine(embeddings.embedText("mountain snow"), embeddings.embedText("mountain snow")), 5);
+    expect(results[2].score).toBeUndefined();
+    await s.close();
+  });
+
+  it("vectors - re-putting an item replaces its vectors, index: false removes them, delete cascades", async () => {
+    const embeddings = new HashEmbeddings(DIMS);
+    const s = new PostgresStore(pool, { schema, index: { dims: DIMS, embeddings, fields: ["text"] } });
+    await s.setup();
+    const ns = [root()];
+    const count = async (key: string) => {
+      const admin = adminPool();
+      try {
+        const { rows } = await admin.query(`SELECT 1 FROM "${schema}".lgp_store_vectors WHERE prefix = $1 AND key = $2`, [ns[0], key]);
+        return rows.length;
+      } finally {
+        await admin.end();
+      }
+    };
+    await s.put(ns, "k", { text: "one" });
+    await s.put(ns, "k", { text: "two" });
+    expect(await count("k")).toBe(1);
+    await s.put(ns, "k", { text: "three" }, false);
+    expect(await count("k")).toBe(0);
+    await s.put(ns, "k", { text: "four" });
+    await s.delete(ns, "k");
+    expect(await count("k")).toBe(0);
+    await s.close();
+  });
+});
