@@ -1,0 +1,3 @@
+export { RedisSaver } from "./saver.js";
+export { RedisStore } from "./store.js";
+export type { RedisConnectionOptions, RedisSaverOptions, RedisStoreOptions } from "./options.js";

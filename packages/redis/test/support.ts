@@ -1,0 +1,105 @@
+import { Cluster, Redis } from "ioredis";
+import type { SaverHarness, StoreHarness } from "@langgraph-persist/conformance";
+import { RedisSaver, RedisStore } from "../src/index.js";
+import { SaverKeys, unpackList } from "../src/keys.js";
+
+export const REDIS_URL = process.env.TEST_REDIS_URL;
+export const CLUSTER_URL = process.env.TEST_REDIS_CLUSTER_URL;
+export const SKIP_HINT = 'start the services with: eval "$(bash scripts/services.sh)"';
+
+/** A key prefix no other test run uses. */
+export function testPrefix(label: string): string {
+  return `lgpt-${label}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export function adminClient(url: string, cluster: boolean): Redis | Cluster {
+  if (!cluster) return new Redis(url, { maxRetriesPerRequest: 3 });
+  const u = new URL(url);
+  return new Cluster([{ host: u.hostname, port: Number(u.port || 6379) }]);
+}
+
+/** Every key matching `pattern`, on every master (SCAN is fine in tests; the adapter never uses it). */
+export async function scanKeys(client: Redis | Cluster, pattern: string): Promise<string[]> {
+  const nodes = client instanceof Cluster ? client.nodes("master") : [client];
+  const out: string[] = [];
+  for (const node of nodes) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await node.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      out.push(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  }
+  return out;
+}
+
+export async function deleteKeys(client: Redis | Cluster, pattern: string): Promise<void> {
+  for (const key of await scanKeys(client, pattern)) await client.unlink(key);
+}
+
+/**
+ * Keys of the thread plus every global index entry that mentions it: what `deleteThread` must leave at zero.
+ */
+export async function countThreadArtifacts(client: Redis | Cluster, keys: SaverKeys, threadId: string): Promise<number> {
+  let n = (await scanKeys(client, keys.threadPattern(threadId))).length;
+  const cps = (await client.zrangeBuffer(keys.checkpointIndex(), 0, -1)) as Buffer[];
+  for (const m of cps) {
+    const [thread] = unpackList(m.subarray(m.indexOf(0) + 1));
+    if (thread.toString("utf8") === threadId) n++;
+  }
+  const threads = await client.zrange(keys.threadIndex(), 0, -1);
+  n += threads.filter((m) => m.slice(m.indexOf("\u0000") + 1) === threadId).length;
+  if ((await client.hexists(keys.headIndex(), threadId)) === 1) n++;
+  for (const run of await client.zrange(keys.runRegistry(), 0, -1)) {
+    for (const m of (await client.smembersBuffer(keys.runIndex(run))) as Buffer[]) {
+      if (unpackList(m)[0].toString("utf8") === threadId) n++;
+    }
+  }
+  return n;
+}
+
+/** Conformance harnesses for one server (standalone or Cluster), isolated under a fresh key prefix. */
+export function harnesses(name: string, url: string, cluster: boolean): { saver: SaverHarness<RedisSaver>; store: StoreHarness<RedisStore> } {
+  const keyPrefix = testPrefix(cluster ? "c" : "s");
+  const keys = new SaverKeys(keyPrefix);
+  let admin: Redis | Cluster | undefined;
+  const setup = async () => {
+    admin ??= adminClient(url, cluster);
+  };
+  const teardown = async () => {
+    if (!admin) return;
+    await deleteKeys(admin, keys.allPattern());
+    await admin.quit();
+    admin = undefined;
+  };
+  const saver: SaverHarness<RedisSaver> = {
+    name,
+    setup,
+    teardown,
+    async create(options) {
+      const s = new RedisSaver({ url, cluster, keyPrefix, ...options });
+      await s.setup();
+      return s;
+    },
+    async createPeer(options) {
+      return saver.create(options);
+    },
+    async countThreadArtifacts(_saver, threadId) {
+      await setup();
+      return countThreadArtifacts(admin!, keys, threadId);
+    },
+    capabilities: { ttl: true, extendedOps: true, listThreads: true, multiProcess: true },
+  };
+  const store: StoreHarness<RedisStore> = {
+    name,
+    setup,
+    teardown,
+    async create(options) {
+      const s = new RedisStore({ url, cluster, keyPrefix, ...options });
+      await s.setup();
+      return s;
+    },
+    capabilities: { ttl: true, vectorSearch: true, multiProcess: true },
+  };
+  return { saver, store };
+}
