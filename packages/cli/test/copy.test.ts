@@ -1,0 +1,249 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { HumanMessage } from "@langchain/core/messages";
+import { Command } from "@langchain/langgraph";
+import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
+import type { PersistSaver } from "@langgraph-persist/core";
+import { afterAll, describe, expect, it } from "vitest";
+import { resolveBackend } from "../src/backends.js";
+import { HashEmbeddings } from "../src/embeddings.js";
+import { buildAgent } from "../src/demo/agent.js";
+import { DemoChatModel } from "../src/demo/model.js";
+import { interruptingGraph } from "./graphs.js";
+import { cli, errorLines, tempDir, testBackends, uniqueTag } from "./helpers.js";
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+const { available, skipped } = testBackends(tmp.dir);
+
+/** Every checkpoint of a thread (all namespaces), oldest first, as the public API returns it. */
+async function history(saver: PersistSaver, threadId: string): Promise<CheckpointTuple[]> {
+  const out: CheckpointTuple[] = [];
+  for await (const t of saver.list({ configurable: { thread_id: threadId } })) out.push(t);
+  return out.reverse();
+}
+
+async function withSaver<T>(url: string, fn: (saver: PersistSaver) => Promise<T>): Promise<T> {
+  const backend = await resolveBackend(url);
+  try {
+    const saver = await backend.openSaver();
+    await saver.setup();
+    return await fn(saver);
+  } finally {
+    await backend.close();
+  }
+}
+
+const unavailable = skipped.length ? ` — not available here: ${skipped.join("; ")}` : "";
+
+describe(`copy round-trips a thread with interrupts and pending writes between every pair of available backends (${available.map((b) => b.name).join(", ")})${unavailable}`, () => {
+  for (const from of available) {
+    for (const to of available) {
+      it(`${from.name} → ${to.name}: same history, same pending interrupt, resumes on the target without re-running finished tasks`, async () => {
+        const srcTag = uniqueTag();
+        const dstTag = uniqueTag();
+        const src = from.url(srcTag);
+        const dst = to.url(dstTag);
+        const threadId = `thread-${srcTag}`;
+        const config = { configurable: { thread_id: threadId } };
+        try {
+          const before = await withSaver(src, async (saver) => {
+            const { graph } = interruptingGraph(saver);
+            const interrupts = (r: unknown) => (r as { __interrupt__?: Array<{ value: unknown }> }).__interrupt__ ?? [];
+            const first = await graph.invoke({ log: [] }, config);
+            expect(interrupts(first)).toHaveLength(1);
+            await graph.invoke(new Command({ resume: "first" }), config);
+            const second = await graph.invoke({ log: ["again"] }, config);
+            expect(interrupts(second).map((i) => i.value)).toEqual([{ question: "approve?" }]);
+            // A second thread that --threads leaves behind.
+            await graph.invoke({ log: [] }, { configurable: { thread_id: `${threadId}-other` } });
+            const state = await graph.getState(config, { subgraphs: true });
+            return { state, history: await history(saver, threadId) };
+          });
+          // The fan-out checkpoint holds a's finished writes and b's interrupt; the subgraph has its own namespace.
+          const root = before.history.filter((t) => t.config.configurable?.checkpoint_ns === "");
+          const pending = root[root.length - 1].pendingWrites ?? [];
+          expect(pending.some(([, channel]) => channel === "__interrupt__")).toBe(true);
+          expect(pending.some(([, channel]) => channel === "log")).toBe(true);
+          expect(new Set(before.history.map((t) => t.config.configurable?.checkpoint_ns)).size).toBeGreaterThan(1);
+
+          const r = await cli(["copy", "--from", src, "--to", dst, "--threads", threadId]);
+          expect(errorLines(r.stderr)).toEqual([]);
+          expect(r.code).toBe(0);
+          expect(r.stdout).toContain(`Copied 1 thread: ${before.history.length} checkpoints`);
+          expect(r.stdout).toContain("Verified");
+
+          await withSaver(dst, async (saver) => {
+            const after = await history(saver, threadId);
+            expect(after).toEqual(before.history);
+            expect(await history(saver, `${threadId}-other`)).toEqual([]);
+            const { graph, calls } = interruptingGraph(saver);
+            const state = await graph.getState(config, { subgraphs: true });
+            expect(state.values).toEqual(before.state.values);
+            expect(state.next).toEqual(before.state.next);
+            expect(state.tasks.map((t) => [t.name, t.interrupts.map((i) => i.value)])).toEqual(before.state.tasks.map((t) => [t.name, t.interrupts.map((i) => i.value)]));
+            const done = await graph.invoke(new Command({ resume: "second" }), config);
+            expect(calls.a).toBe(0); // its pending write was copied, so the resume did not run it again
+            expect(calls.ask).toBe(1);
+            expect(done.log.slice(-2)).toEqual(["ask:second", "c"]);
+            // The same resume on the source gives the same state.
+            const onSource = await withSaver(src, async (sourceSaver) => {
+              const source = interruptingGraph(sourceSaver);
+              const result = await source.graph.invoke(new Command({ resume: "second" }), config);
+              expect(source.calls).toEqual({ a: 0, ask: 1 });
+              return result;
+            });
+            expect(done).toEqual(onSource);
+          });
+        } finally {
+          await Promise.all([from.cleanup(srcTag), to.cleanup(dstTag)]);
+        }
+      });
+    }
+  }
+  for (const reason of skipped) it.skip(`pairs with ${reason}`, () => {});
+});
+
+describe("copy (SQLite files)", () => {
+  async function seed(file: string, turns = 6): Promise<void> {
+    const backend = await resolveBackend(`sqlite:${file}`);
+    try {
+      const saver = await backend.openSaver();
+      const store = await backend.openStore({ index: { dims: 64, embeddings: new HashEmbeddings(64), fields: ["data"] } });
+      await Promise.all([saver.setup(), store.setup()]);
+      const agent = buildAgent({ model: new DemoChatModel(), checkpointer: saver, store });
+      for (let i = 0; i < turns; i++) {
+        await agent.invoke({ messages: [new HumanMessage(i === 0 ? "Remember: my name is Ada" : `message ${i}, what is my name?`)] }, { configurable: { thread_id: "long", user_id: "u1" } });
+      }
+      await agent.invoke({ messages: [new HumanMessage("hello")] }, { configurable: { thread_id: "short", user_id: "u2" } });
+      await store.batch([
+        { namespace: ["docs", "a"], key: "1", value: { data: "the cat sat on the mat", n: 1, nested: { list: [1, "two", null] } } },
+        { namespace: ["docs", "a"], key: "2", value: { data: "dogs bark at night" } },
+        { namespace: ["docs", "b", "deep"], key: "3", value: { data: "a fish swims" } },
+        { namespace: ["other"], key: "x", value: { data: "unrelated" } },
+      ]);
+    } finally {
+      await backend.close();
+    }
+  }
+
+  it("copies every thread and store item; a re-run adds nothing; every checkpoint reads back the same", async () => {
+    const src = join(tmp.dir, `all-src-${uniqueTag()}.db`);
+    const dst = join(tmp.dir, `all-dst-${uniqueTag()}.db`);
+    await seed(src);
+    const first = await cli(["copy", "--from", src, "--to", dst, "--json"]);
+    expect(errorLines(first.stderr)).toEqual([]);
+    expect(first.code).toBe(0);
+    const s1 = JSON.parse(first.stdout);
+    expect(s1.threads).toMatchObject({ threads: 2, alreadyPresent: 0, verified: true, problems: [] });
+    expect(s1.store).toEqual({ items: 5, namespaces: 4, verified: true, problems: [] });
+
+    const second = await cli(["copy", "--from", src, "--to", dst, "--json"]);
+    expect(second.code).toBe(0);
+    const s2 = JSON.parse(second.stdout);
+    expect(s2.threads.alreadyPresent).toBe(s1.threads.checkpoints);
+
+    const [a, b] = await Promise.all(
+      [src, dst].map((f) =>
+        withSaver(f, async (saver) => ({ long: await history(saver, "long"), short: await history(saver, "short"), threads: (await saver.listThreads()).map((t) => t.threadId) })),
+      ),
+    );
+    expect(b.long).toHaveLength(a.long.length);
+    expect(b.long).toEqual(a.long);
+    expect(b.short).toEqual(a.short);
+    expect(b.threads).toEqual(a.threads);
+
+    const target = await resolveBackend(dst);
+    try {
+      const store = await target.openStore();
+      const items = await store.search([], { limit: 100 });
+      expect(items.map((i) => `${i.namespace.join("/")}:${i.key}`).sort()).toEqual(["docs/a:1", "docs/a:2", "docs/b/deep:3", "memories/u1:name", "other:x"]);
+      expect(items.find((i) => i.key === "1")?.value).toEqual({ data: "the cat sat on the mat", n: 1, nested: { list: [1, "two", null] } });
+    } finally {
+      await target.close();
+    }
+  });
+
+  it("--dry-run counts and writes nothing (the target is not even opened)", async () => {
+    const src = join(tmp.dir, `dry-src-${uniqueTag()}.db`);
+    const dst = join(tmp.dir, `dry-dst-${uniqueTag()}.db`);
+    await seed(src, 2);
+    const r = await cli(["copy", "--from", src, "--to", dst, "--dry-run"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Would copy 2 threads: \d+ checkpoints/);
+    expect(r.stdout).toContain("Would copy 5 store items in 4 namespaces");
+    expect(existsSync(dst)).toBe(false);
+  });
+
+  it("--namespace copies only the items under that prefix (segment-wise), and no threads", async () => {
+    const src = join(tmp.dir, `ns-src-${uniqueTag()}.db`);
+    const dst = join(tmp.dir, `ns-dst-${uniqueTag()}.db`);
+    await seed(src, 1);
+    const r = await cli(["copy", "--from", src, "--to", dst, "--namespace", "docs"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Copied 3 store items in 2 namespaces");
+    const target = await resolveBackend(dst);
+    try {
+      const store = await target.openStore();
+      expect((await store.search([], { limit: 100 })).map((i) => i.key).sort()).toEqual(["1", "2", "3"]);
+      const saver = await target.openSaver();
+      await saver.setup();
+      expect(await saver.listThreads()).toEqual([]);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it("--embeddings indexes the copied items on the target for semantic search", async () => {
+    const src = join(tmp.dir, `emb-src-${uniqueTag()}.db`);
+    const dst = join(tmp.dir, `emb-dst-${uniqueTag()}.db`);
+    await seed(src, 1);
+    const r = await cli(["copy", "--from", src, "--to", dst, "--store", "--embeddings", "hash:64", "--index-fields", "data"]);
+    expect(r.code).toBe(0);
+    const target = await resolveBackend(dst);
+    try {
+      const store = await target.openStore({ index: { dims: 64, embeddings: new HashEmbeddings(64), fields: ["data"] } });
+      const hits = await store.search(["docs"], { query: "a cat on a mat", limit: 3 });
+      expect(hits[0].key).toBe("1");
+      expect(hits[0].score).toBeGreaterThan(0.3);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it("a re-run completes a partial copy (target lost its history) and verification passes", async () => {
+    const src = join(tmp.dir, `partial-src-${uniqueTag()}.db`);
+    const dst = join(tmp.dir, `partial-dst-${uniqueTag()}.db`);
+    await seed(src, 4);
+    expect((await cli(["copy", "--from", src, "--to", dst, "--threads", "long"])).code).toBe(0);
+    const pruned = await cli(["prune", "--url", dst, "--keep-latest"]);
+    expect(pruned.code).toBe(0);
+    expect(await withSaver(dst, async (s) => (await history(s, "long")).length)).toBe(1);
+    const again = await cli(["copy", "--from", src, "--to", dst, "--threads", "long", "--json"]);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).threads).toMatchObject({ alreadyPresent: 1, verified: true });
+    const [a, b] = await Promise.all([src, dst].map((f) => withSaver(f, (s) => history(s, "long"))));
+    expect(b).toEqual(a);
+  });
+
+  it("a thread id the source does not have fails the copy with a non-zero exit", async () => {
+    const src = join(tmp.dir, `missing-src-${uniqueTag()}.db`);
+    const dst = join(tmp.dir, `missing-dst-${uniqueTag()}.db`);
+    await seed(src, 1);
+    const r = await cli(["copy", "--from", src, "--to", dst, "--threads", "short,nope"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("thread nope not found in the source");
+    expect(errorLines(r.stderr)).toEqual(["langgraph-persist: copy: 1 problem found while verifying the target (listed above)"]);
+  });
+
+  it("progress goes to stderr as plain lines when stderr is not a terminal, with counts and rate", async () => {
+    const src = join(tmp.dir, `progress-src-${uniqueTag()}.db`);
+    const dst = join(tmp.dir, `progress-dst-${uniqueTag()}.db`);
+    await seed(src, 2);
+    const r = await cli(["copy", "--from", src, "--to", dst]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain("\r");
+    expect(r.stderr).toMatch(/^copying threads: \d+ checkpoints \([\d.]+\/s\) · thread 2\/2$/m);
+    expect(r.stderr).toMatch(/^copying store: 5 items \([\d.]+\/s\)/m);
+  });
+});
