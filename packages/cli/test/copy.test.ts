@@ -39,7 +39,7 @@ const unavailable = skipped.length ? ` — not available here: ${skipped.join(";
 describe(`copy round-trips a thread with interrupts and pending writes between every pair of available backends (${available.map((b) => b.name).join(", ")})${unavailable}`, () => {
   for (const from of available) {
     for (const to of available) {
-      it(`${from.name} → ${to.name}: same history, same pending interrupt, resumes on the target without re-running finished tasks`, async () => {
+      it(`${from.name} → ${to.name}: same history, same pending interrupt, resumes on the target without re-running finished tasks; store items too`, async () => {
         const srcTag = uniqueTag();
         const dstTag = uniqueTag();
         const src = from.url(srcTag);
@@ -95,6 +95,35 @@ describe(`copy round-trips a thread with interrupts and pending writes between e
             });
             expect(done).toEqual(onSource);
           });
+
+          // Store items too, in pages of 2 so paging is exercised on every source backend.
+          const items = [
+            { namespace: ["users", "ada"], key: "profile", value: { name: "Ada", langs: ["en", "fr"], n: 1.5 } },
+            { namespace: ["users", "ada", "notes"], key: "n1", value: { text: "likes tea" } },
+            { namespace: ["users", "bob"], key: "profile", value: { name: "Bob", nested: { deep: { ok: true } } } },
+            { namespace: ["other"], key: "x", value: { text: "not copied" } },
+          ];
+          const srcBackend = await resolveBackend(src);
+          try {
+            const store = await srcBackend.openStore();
+            await store.setup();
+            await store.batch(items);
+          } finally {
+            await srcBackend.close();
+          }
+          const storeCopy = await cli(["copy", "--from", src, "--to", dst, "--namespace", "users", "--page-size", "2"]);
+          expect(errorLines(storeCopy.stderr)).toEqual([]);
+          expect(storeCopy.stdout).toContain("Copied 3 store items in 3 namespaces");
+          const dstBackend = await resolveBackend(dst);
+          try {
+            const store = await dstBackend.openStore();
+            await store.setup();
+            const copied = await store.search([], { limit: 10 });
+            const byKey = (a: { namespace: string[]; key: string }, b: { namespace: string[]; key: string }) => (`${a.namespace.join("/")}/${a.key}` < `${b.namespace.join("/")}/${b.key}` ? -1 : 1);
+            expect(copied.map(({ namespace, key, value }) => ({ namespace, key, value })).sort(byKey)).toEqual(items.slice(0, 3).sort(byKey));
+          } finally {
+            await dstBackend.close();
+          }
         } finally {
           await Promise.all([from.cleanup(srcTag), to.cleanup(dstTag)]);
         }
@@ -224,6 +253,14 @@ describe("copy (SQLite files)", () => {
     expect(JSON.parse(again.stdout).threads).toMatchObject({ alreadyPresent: 1, verified: true });
     const [a, b] = await Promise.all([src, dst].map((f) => withSaver(f, (s) => history(s, "long"))));
     expect(b).toEqual(a);
+  });
+
+  it("copying a backend onto itself is refused, whatever the spelling", async () => {
+    const file = join(tmp.dir, `self-${uniqueTag()}.db`);
+    await seed(file, 1);
+    const r = await cli(["copy", "--from", file, "--to", `sqlite://${file}`]);
+    expect(r.code).toBe(2);
+    expect(errorLines(r.stderr)).toEqual(["langgraph-persist: copy: --from and --to are the same backend"]);
   });
 
   it("a thread id the source does not have fails the copy with a non-zero exit", async () => {

@@ -1,8 +1,9 @@
+import { resolve } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import type { PutOperation } from "@langchain/langgraph-checkpoint";
 import type { PersistSaver, PersistStore } from "@langgraph-persist/core";
 import { intOption, listOption, namespaceOption, parse } from "../args.js";
-import { resolveBackend, type Backend } from "../backends.js";
+import { resolveBackend, type Backend, type BackendSpec } from "../backends.js";
 import { loadIndexConfig } from "../embeddings.js";
 import { CliError, UsageError } from "../errors.js";
 import { Progress, plural, toJson, type Io } from "../format.js";
@@ -45,6 +46,13 @@ interface CopySummary {
   store?: { items: number; namespaces: number; verified: boolean; problems: string[] };
   notes: string[];
   seconds: number;
+}
+
+/** Whether two URLs address the same data (a copy onto itself would only rewrite what is there). */
+function sameBackend(a: BackendSpec, b: BackendSpec): boolean {
+  if (a.kind !== b.kind || a.kind === "memory") return false;
+  const where = (s: BackendSpec) => (s.kind === "sqlite" && s.target !== ":memory:" ? resolve(s.target) : s.target);
+  return where(a) === where(b) && JSON.stringify(a.params) === JSON.stringify(b.params) && !(a.kind === "sqlite" && a.target === ":memory:");
 }
 
 function isNotSetUp(err: unknown): boolean {
@@ -93,7 +101,7 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
   let target: Backend | undefined;
   try {
     if (!dryRun) target = await resolveBackend(values.to);
-    if (target && target.spec.display === source.spec.display && source.spec.kind !== "memory") {
+    if (target && sameBackend(source.spec, target.spec)) {
       throw new UsageError("copy: --from and --to are the same backend");
     }
     const summary: CopySummary = { from: source.spec.display, to: target?.spec.display ?? values.to, dryRun, notes: [], seconds: 0 };

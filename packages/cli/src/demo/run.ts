@@ -60,7 +60,7 @@ async function stored(saver: PersistSaver, store: PersistStore, graph: ReturnTyp
 }
 
 /** Runs the demo; returns the process exit code. */
-export async function runDemo(argv: string[], io: Io): Promise<number> {
+export async function runDemo(argv: string[], io: Io, options: { cliCommand?: string } = {}): Promise<number> {
   const { values, positionals } = parse(argv, { backend: { type: "string" }, reset: { type: "boolean" } }, "demo");
   if (values.help) {
     io.out(DEMO_HELP + "\n");
@@ -130,7 +130,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     out(table(["namespace", "key", "memory", "updated"], after.memories.map((m) => [m.namespace.join("/"), m.key, preview(m.text), m.updated.toISOString()])).trimEnd());
     out();
     if (backend.spec.kind === "memory") out(`memory: keeps nothing after the process exits; the default (${DEFAULT_DEMO_BACKEND}) does.`);
-    else out(`Run it again: a new process will find these threads and memories. Inspect them with\n  langgraph-persist inspect threads --url ${backend.spec.display}`);
+    else out(`Run it again: a new process will find these threads and memories. Inspect them with\n  ${options.cliCommand ?? "langgraph-persist"} inspect threads --url ${backend.spec.display}`);
     return 0;
   } finally {
     await backend.close();
