@@ -6,7 +6,7 @@ import { expectTypedError, saverGroup } from "./context.js";
 import { ChainWriter, collect, makeCheckpoint, makeMetadata, threadConfig, tupleIds } from "./fixtures.js";
 
 export function putGroup(harness: SaverHarness): void {
-  saverGroup(harness, "put", ({ fresh, test }) => {
+  saverGroup(harness, "put", ({ fresh, peer, test }) => {
     test("put - returns a config with thread_id, checkpoint_ns and the checkpoint's id", async () => {
       const saver = await fresh();
       const thread = uniqueId();
@@ -210,6 +210,35 @@ export function putGroup(harness: SaverHarness): void {
       expect(await saver.getTuple(threadConfig(thread, "child:1", root.id))).toBeUndefined();
       expect(tupleIds(await collect(saver.list(threadConfig(thread, ""))))).toEqual([root.id]);
       expect(tupleIds(await collect(saver.list(threadConfig(thread, "child:1"))))).toEqual([child.id]);
+    });
+
+    test("put - re-putting an existing checkpoint from another saver instance keeps every channel readable", async () => {
+      const saver = await fresh();
+      const thread = uniqueId();
+      let parent: string | undefined;
+      let version: string | number | undefined;
+      const messages: string[] = [];
+      const ids: string[] = [];
+      const saved: Array<{ checkpoint: ReturnType<typeof makeCheckpoint>; parent?: string }> = [];
+      for (let i = 0; i < 4; i++) {
+        messages.push(`message ${i}`);
+        version = saver.getNextVersion(version as number | undefined);
+        const cp = makeCheckpoint({ values: { messages: [...messages] }, versions: { messages: version } });
+        await saver.put(threadConfig(thread, "", parent), cp, makeMetadata(i), { messages: version });
+        saved.push({ checkpoint: cp, parent });
+        ids.push(cp.id);
+        parent = cp.id;
+      }
+      // Another instance (a copy tool, a second worker) writes the last checkpoint again.
+      const other = await peer();
+      const last = saved[saved.length - 1];
+      await other.put(threadConfig(thread, "", last.parent), last.checkpoint, makeMetadata(3), { messages: last.checkpoint.channel_versions.messages });
+      for (const reader of [saver, other]) {
+        const tuples = await collect(reader.list(threadConfig(thread, "")));
+        expect(tupleIds(tuples)).toEqual([...ids].reverse());
+        expect(tuples[0].checkpoint.channel_values.messages).toEqual(messages);
+        expect(tuples[1].checkpoint.channel_values.messages).toEqual(messages.slice(0, 3));
+      }
     });
   });
 }

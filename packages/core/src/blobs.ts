@@ -70,13 +70,27 @@ export interface LinearStorageOptions {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * Blob "version" of an append delta: the channel version it rebuilds, then the version it extends.
+ * Values are immutable per version, so the pair determines the delta's content.
+ */
+export function deltaBlobKey(version: string, baseVersion: string): string {
+  return `${version}<${baseVersion}`;
+}
+
+/** The channel version a blob key rebuilds. */
+export function versionOfBlobKey(key: string): string {
+  const i = key.indexOf("<");
+  return i === -1 ? key : key.slice(0, i);
+}
+
 export function blobKey(channel: string, version: string): string {
   return `${channel}\u0000${version}`;
 }
 
 interface ChannelState {
   version: string;
-  /** Versions from the last full snapshot to `version`, inclusive. */
+  /** Blob keys from the last full snapshot to `version`, inclusive. */
   chain: string[];
   /**
    * Fingerprint of the JSON bytes of the full value at `version` without its closing `]`: a later
@@ -143,8 +157,12 @@ export class LinearBlobCodec implements BlobCodec {
           const delta = new Uint8Array(data.length - prev.length);
           delta[0] = OPEN;
           delta.set(data.subarray(prev.length + 1), 1);
-          state.set(channel, { version, chain: [...chain, version], prefix: own });
-          return { channel, version, type: APPEND_BLOB_PREFIX + type, data: delta };
+          // A delta is stored under its own key, naming its base: a blob key always denotes one content,
+          // so re-putting a checkpoint (e.g. from a saver that never saw its parent, which writes a full
+          // snapshot) can never pair a delta left by an earlier put with the wrong chain.
+          const key = deltaBlobKey(version, versionOfBlobKey(chain[chain.length - 1]));
+          state.set(channel, { version, chain: [...chain, key], prefix: own });
+          return { channel, version: key, type: APPEND_BLOB_PREFIX + type, data: delta };
         }
         state.set(channel, { version, chain: [version], prefix: own });
         return { channel, version, type, data };
@@ -197,7 +215,7 @@ export class LinearBlobCodec implements BlobCodec {
           }
         }
         values[channel] = value;
-        if (this.enabled && chain.length > 1) state.set(channel, { version: chain[chain.length - 1], chain });
+        if (this.enabled && chain.length > 1) state.set(channel, { version: versionOfBlobKey(chain[chain.length - 1]), chain });
       }),
     );
     if (this.enabled) {

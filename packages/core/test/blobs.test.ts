@@ -19,7 +19,7 @@ function harness(options?: ConstructorParameters<typeof LinearBlobCodec>[1]) {
       const id = `cp-${String(step).padStart(4, "0")}`;
       const checkpoint = emptyCheckpoint();
       const prevVersions = records.length ? JSON.parse(JSON.stringify(records[records.length - 1].blobRefs)) : [];
-      const versions: Record<string, string> = Object.fromEntries((prevVersions as Array<[string, string]>).map(([c, v]) => [c, v]));
+      const versions: Record<string, string> = Object.fromEntries((prevVersions as Array<[string, string]>).map(([c, v]) => [c, v.split("<")[0]]));
       const newVersions: Record<string, string> = {};
       for (const c of changed) newVersions[c] = versions[c] = `v${step}`;
       checkpoint.channel_versions = versions;
@@ -121,5 +121,23 @@ describe("LinearBlobCodec", () => {
     await h.put({ messages: [msg(1)] }, ["messages"]);
     const r = await h.put({ messages: [msg(1), msg(2)] }, ["messages"]);
     expect(r.blobRefs.length).toBe(1);
+  });
+});
+
+describe("LinearBlobCodec re-puts", () => {
+  it("re-putting a checkpoint from a codec that never saw its parent keeps the stored chain readable", async () => {
+    const h = harness();
+    await h.put({ messages: [msg(1)] }, ["messages"]);
+    const second = await h.put({ messages: [msg(1), msg(2)] }, ["messages"]);
+    // A fresh codec (another process, a copy tool) writes the same checkpoint again: a full snapshot.
+    const fresh = new LinearBlobCodec(new PersistSerializer());
+    const checkpoint = emptyCheckpoint();
+    const version = second.blobRefs[second.blobRefs.length - 1][1].split("<")[0];
+    checkpoint.channel_versions = { messages: version };
+    const enc = await fresh.encode({ threadId: "t", checkpointNs: "", checkpointId: second.checkpointId, parentCheckpointId: null, checkpoint, values: { messages: [msg(1), msg(2)] }, newVersions: { messages: version } });
+    for (const r of enc.records) if (!h.blobs.has(`${r.channel}@${r.version}`)) h.blobs.set(`${r.channel}@${r.version}`, r); // insert-if-absent
+    const rewritten = { ...second, blobRefs: enc.refs };
+    expect((await h.read(rewritten, new LinearBlobCodec(new PersistSerializer()))).messages).toEqual([msg(1), msg(2)]);
+    expect((await h.read(second, new LinearBlobCodec(new PersistSerializer()))).messages).toEqual([msg(1), msg(2)]);
   });
 });
