@@ -83,6 +83,17 @@ const env: BenchEnv = {
 };
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+/** A URL without its password, for messages that end up in BENCHMARKS.md. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err)).split("\n")[0];
 
 async function probe(): Promise<Availability> {
@@ -92,16 +103,21 @@ async function probe(): Promise<Availability> {
     await c.connect();
     await c.end();
   } catch (err) {
-    available.postgres = `cannot run here: Postgres at ${env.postgresUrl} does not answer (${errorText(err)})`;
+    available.postgres = `cannot run here: Postgres at ${redact(env.postgresUrl)} does not answer (${errorText(err)})`;
   }
   const redis = new Redis(env.redisUrl, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
   try {
     await redis.connect();
-    const modules = (await redis.call("MODULE", "LIST")) as unknown[][];
-    const names = modules.map((m) => String(m[1]).toLowerCase());
-    available.redisModules = names.includes("rejson") && names.includes("search");
+    await redis.ping();
+    try {
+      const modules = (await redis.call("MODULE", "LIST")) as unknown[][];
+      const names = modules.map((m) => String(m[1]).toLowerCase());
+      available.redisModules = names.includes("rejson") && names.includes("search");
+    } catch {
+      // MODULE may be disabled (managed Redis, Valkey): treat as no modules.
+    }
   } catch (err) {
-    available.redis = `cannot run here: Redis at ${env.redisUrl} does not answer (${errorText(err)})`;
+    available.redis = `cannot run here: Redis at ${redact(env.redisUrl)} does not answer (${errorText(err)})`;
   } finally {
     redis.disconnect();
   }

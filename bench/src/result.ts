@@ -99,7 +99,7 @@ export async function describeMachine(env: BenchEnv, available: Availability): P
     await r.connect();
     const info = await r.info("server");
     machine.redis = `Redis ${/redis_version:(\S+)/.exec(info)?.[1] ?? "?"}`;
-    machine.redisModules = ((await r.call("MODULE", "LIST")) as unknown[][]).map((m) => String(m[1]));
+    machine.redisModules = available.redisModules ? ((await r.call("MODULE", "LIST")) as unknown[][]).map((m) => String(m[1])) : [];
     r.disconnect();
   }
   return machine;
