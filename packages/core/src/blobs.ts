@@ -57,8 +57,8 @@ export interface LinearStorageOptions {
   enabled?: boolean;
   /**
    * A full snapshot is written after this many deltas, so a read rebuilds a channel from at most this
-   * many blobs.
-   * @default 100
+   * many blobs (and a checkpoint references at most this many blobs per channel).
+   * @default 32
    */
   snapshotEvery?: number;
   /**
@@ -71,17 +71,17 @@ export interface LinearStorageOptions {
 const EMPTY = new Uint8Array(0);
 
 /**
- * Blob "version" of an append delta: the channel version it rebuilds, then the version it extends.
- * Values are immutable per version, so the pair determines the delta's content.
+ * Blob "version" of an append delta: the channel version it rebuilds, marked as a delta. A version is
+ * created by exactly one put (on one parent), so the key determines the delta's content, and it never
+ * collides with a full snapshot of the same version written by a saver that could not build the delta.
  */
-export function deltaBlobKey(version: string, baseVersion: string): string {
-  return `${version}<${baseVersion}`;
+export function deltaBlobKey(version: string): string {
+  return `${version}+`;
 }
 
 /** The channel version a blob key rebuilds. */
 export function versionOfBlobKey(key: string): string {
-  const i = key.indexOf("<");
-  return i === -1 ? key : key.slice(0, i);
+  return key.endsWith("+") ? key.slice(0, -1) : key;
 }
 
 export function blobKey(channel: string, version: string): string {
@@ -118,7 +118,7 @@ export class LinearBlobCodec implements BlobCodec {
     options: LinearStorageOptions = {},
   ) {
     this.enabled = options.enabled ?? true;
-    this.snapshotEvery = Math.max(1, Math.floor(options.snapshotEvery ?? 100));
+    this.snapshotEvery = Math.max(1, Math.floor(options.snapshotEvery ?? 32));
     this.cacheSize = Math.max(1, Math.floor(options.cacheSize ?? 1000));
   }
 
@@ -160,7 +160,7 @@ export class LinearBlobCodec implements BlobCodec {
           // A delta is stored under its own key, naming its base: a blob key always denotes one content,
           // so re-putting a checkpoint (e.g. from a saver that never saw its parent, which writes a full
           // snapshot) can never pair a delta left by an earlier put with the wrong chain.
-          const key = deltaBlobKey(version, versionOfBlobKey(chain[chain.length - 1]));
+          const key = deltaBlobKey(version);
           state.set(channel, { version, chain: [...chain, key], prefix: own });
           return { channel, version: key, type: APPEND_BLOB_PREFIX + type, data: delta };
         }

@@ -47,7 +47,7 @@ export interface PersistSaverOptions {
   /**
    * Linear storage for growing array channels (e.g. `messages`): only appended elements are stored,
    * with a full snapshot every `snapshotEvery` versions.
-   * @default { enabled: true, snapshotEvery: 100 }
+   * @default { enabled: true, snapshotEvery: 32 }
    */
   linearStorage?: LinearStorageOptions;
 }
@@ -207,7 +207,8 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     let n = 0;
     if (typeof current === "number") n = current;
     else if (typeof current === "string") n = Number.parseInt(current.split(".")[0], 10) || 0;
-    return `${String(n + 1).padStart(32, "0")}.${Math.random().toFixed(16).slice(2)}` as unknown as number;
+    // 12 padded digits sort correctly against each other and after any older, longer-padded version.
+    return `${String(n + 1).padStart(12, "0")}.${Math.random().toString(36).slice(2, 10).padEnd(8, "0")}` as unknown as number;
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {

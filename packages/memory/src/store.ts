@@ -142,10 +142,11 @@ export class InMemoryStore extends PersistStore {
       for (const it of items.values()) {
         if (isExpired(it.expiresAt, now) || !matchesConditions(it.value, s.conditions)) continue;
         const score = s.queryVector ? scoreVectors(it.vectors, s.queryVector) : undefined;
-        candidates.push({ item: toItem(it), score, stored: it });
+        // Candidates share the stored value; only the returned page is copied.
+        candidates.push({ item: { namespace: it.namespace, key: it.key, value: it.value, createdAt: new Date(it.createdAt), updatedAt: new Date(it.updatedAt) }, score, stored: it });
       }
     }
-    const page = rankAndPage(candidates, s);
+    const page = rankAndPage(candidates, s).map((p) => ({ ...p, namespace: [...p.namespace], value: structuredClone(p.value) }));
     const byKey = new Map(candidates.map((c) => [`${c.item.namespace.join(".")}\u0000${c.item.key}`, c.stored]));
     for (const p of page) {
       const st = byKey.get(`${p.namespace.join(".")}\u0000${p.key}`);
