@@ -239,6 +239,6 @@ export function putGroup(harness: SaverHarness): void {
         expect(tuples[0].checkpoint.channel_values.messages).toEqual(messages);
         expect(tuples[1].checkpoint.channel_values.messages).toEqual(messages.slice(0, 3));
       }
-    });
+    }, { requires: [["multiProcess or createPeer", harness.capabilities.multiProcess || harness.createPeer !== undefined]] });
   });
 }
