@@ -1,31 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cluster, type Redis } from "ioredis";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { emptyCheckpoint, uuid6, type Checkpoint, type CheckpointMetadata } from "@langchain/langgraph-checkpoint";
+import { uuid6, type CheckpointMetadata } from "@langchain/langgraph-checkpoint";
 import { RedisSaver, RedisStore } from "../src/index.js";
 import { SaverKeys, StoreKeys } from "../src/keys.js";
-import { CLUSTER_URL, REDIS_URL, SKIP_HINT, adminClient, countThreadArtifacts, deleteKeys, scanKeys, testPrefix } from "./support.js";
+import { SKIP_HINT, adminClient, checkpoint, collect, countThreadArtifacts, deleteKeys, scanKeys, targets, testPrefix } from "./support.js";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function checkpoint(values: Record<string, unknown>, versions: Record<string, string>): Checkpoint {
-  const cp = emptyCheckpoint();
-  cp.id = uuid6(-1);
-  cp.channel_values = values;
-  cp.channel_versions = versions;
-  return cp;
-}
-
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
-
-const targets = [
-  { name: "standalone", url: REDIS_URL, cluster: false, env: "TEST_REDIS_URL" },
-  { name: "cluster", url: CLUSTER_URL, cluster: true, env: "TEST_REDIS_CLUSTER_URL" },
-];
 
 for (const target of targets) {
   if (!target.url) {

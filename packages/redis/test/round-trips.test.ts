@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Cluster, Redis } from "ioredis";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { emptyCheckpoint, uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
+import { uuid6 } from "@langchain/langgraph-checkpoint";
 import { RedisSaver, RedisStore } from "../src/index.js";
 import { SaverKeys } from "../src/keys.js";
-import { CLUSTER_URL, REDIS_URL, SKIP_HINT, adminClient, deleteKeys, testPrefix } from "./support.js";
+import { SKIP_HINT, adminClient, checkpoint, collect, deleteKeys, targets, testPrefix } from "./support.js";
 
 /** Records the name of every command the client sends (`sendCommand` is where ioredis writes each one). */
 function recordCommands(client: Redis | Cluster) {
@@ -24,24 +24,6 @@ function recordCommands(client: Redis | Cluster) {
   };
 }
 
-function checkpoint(values: Record<string, unknown>, versions: Record<string, string>): Checkpoint {
-  const cp = emptyCheckpoint();
-  cp.id = uuid6(-1);
-  cp.channel_values = values;
-  cp.channel_versions = versions;
-  return cp;
-}
-
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
-
-const targets = [
-  { name: "standalone", url: REDIS_URL, cluster: false, env: "TEST_REDIS_URL" },
-  { name: "cluster", url: CLUSTER_URL, cluster: true, env: "TEST_REDIS_CLUSTER_URL" },
-];
 
 for (const target of targets) {
   if (!target.url) {

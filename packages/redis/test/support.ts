@@ -1,3 +1,4 @@
+import { emptyCheckpoint, uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
 import { Cluster, Redis } from "ioredis";
 import type { SaverHarness, StoreHarness } from "@langgraph-persist/conformance";
 import { RedisSaver, RedisStore } from "../src/index.js";
@@ -103,3 +104,24 @@ export function harnesses(name: string, url: string, cluster: boolean): { saver:
   };
   return { saver, store };
 }
+
+/** A checkpoint with a fresh, increasing id and the given values and versions. */
+export function checkpoint(values: Record<string, unknown>, versions: Record<string, string>): Checkpoint {
+  const cp = emptyCheckpoint();
+  cp.id = uuid6(-1);
+  cp.channel_values = values;
+  cp.channel_versions = versions;
+  return cp;
+}
+
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+/** The servers a test file runs against; a target without a URL reports itself skipped. */
+export const targets = [
+  { name: "standalone", url: REDIS_URL, cluster: false, env: "TEST_REDIS_URL" },
+  { name: "cluster", url: CLUSTER_URL, cluster: true, env: "TEST_REDIS_CLUSTER_URL" },
+];
