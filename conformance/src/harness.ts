@@ -1,4 +1,4 @@
-import type { PersistSaver, PersistStore, PersistStoreOptions, SaverCapabilities, SaverTtlConfig, StoreCapabilities } from "@langgraph-persist/core";
+import type { LinearStorageOptions, PersistSaver, PersistStore, PersistStoreOptions, SaverCapabilities, SaverTtlConfig, StoreCapabilities } from "@langgraph-persist/core";
 
 /** A test the harness opts out of, by its exact name, with the reason. */
 export interface Exclusion {
@@ -9,6 +9,8 @@ export interface Exclusion {
 
 export interface SaverCreateOptions {
   ttl?: SaverTtlConfig;
+  /** Passed to the saver's `linearStorage` option (the linear-storage group uses short chains). */
+  linearStorage?: LinearStorageOptions;
 }
 
 /**

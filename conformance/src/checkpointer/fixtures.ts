@@ -119,6 +119,18 @@ export class ChainWriter {
     return this.configs.map((c) => idOf(c)!);
   }
 
+  /**
+   * A writer that continues this one's thread (from its head, with its history) through another saver
+   * or under another thread id (e.g. a copy). Its `ids` are only the checkpoints it puts itself.
+   */
+  continueWith(saver: PersistSaver, threadId = this.threadId): ChainWriter {
+    const next = new ChainWriter(saver, threadId, this.checkpointNs);
+    for (const [k, v] of this.states) next.states.set(k, v);
+    for (const [k, v] of this.steps) next.steps.set(k, v);
+    next.head = this.head;
+    return next;
+  }
+
   config(checkpointId?: string): RunnableConfig {
     return threadConfig(this.threadId, this.checkpointNs, checkpointId);
   }

@@ -6,6 +6,7 @@ import { deltaHistoryGroup } from "./delta-history.js";
 import { copyThreadGroup, deleteForRunsGroup, pruneGroup } from "./extended.js";
 import { getTupleGroup } from "./get-tuple.js";
 import { lifecycleGroup } from "./lifecycle.js";
+import { linearStorageGroup } from "./linear.js";
 import { listThreadsGroup } from "./list-threads.js";
 import { listGroup } from "./list.js";
 import { putWritesGroup } from "./put-writes.js";
@@ -24,6 +25,7 @@ export const checkpointerGroups = {
   list: listGroup,
   deleteThread: deleteThreadGroup,
   getDeltaChannelHistory: deltaHistoryGroup,
+  linearStorage: linearStorageGroup,
   deleteForRuns: deleteForRunsGroup,
   copyThread: copyThreadGroup,
   prune: pruneGroup,

@@ -6,10 +6,16 @@ import type { BlobRecord, CheckpointRecord } from "./saver-types.js";
 /** Blob type of a channel version that holds no value (the channel was cleared). */
 export const EMPTY_BLOB_TYPE = "empty";
 /**
- * Blob type prefix of an append-only delta: the blob holds only the items appended to the previous
- * version of an array channel; the inner serde type follows the prefix.
+ * Blob type prefix of an append-only delta: the blob holds only the JSON array of the items appended to
+ * the previous link of its chain, and the rest of the type names that link (see {@link chainLink}).
  */
-export const APPEND_BLOB_PREFIX = "lgp:append:";
+export const DELTA_BLOB_PREFIX = "+";
+/** Separates the parts of a chain key: `<base version>~<sequence>~<link id>`. */
+export const CHAIN_SEPARATOR = "~";
+
+/** Longest chain a key can express (two base-36 digits). */
+export const MAX_SNAPSHOT_EVERY = 36 * 36 - 1;
+const SEQ_WIDTH = 2;
 
 export interface EncodeInput {
   threadId: string;
@@ -27,7 +33,7 @@ export interface EncodeInput {
 export interface EncodedBlobs {
   /** Blobs to store with the checkpoint. */
   records: BlobRecord[];
-  /** Every `[channel, version]` a read must fetch to rebuild `channel_values`, in chain order. */
+  /** One `[channel, key]` per channel of `channel_versions`: what a read must fetch (see `CheckpointRecord.blobRefs`). */
   refs: Array<[string, string]>;
   /** Codec state to remember once the backend stored the blobs. */
   commit?: () => void;
@@ -41,7 +47,8 @@ export interface BlobCodec {
   /** Whether `encode` would benefit from the parent being read first (it is not in the codec's memory). */
   needsParent(threadId: string, checkpointNs: string, parentCheckpointId: string | null): boolean;
   encode(input: EncodeInput): Promise<EncodedBlobs>;
-  decode(record: CheckpointRecord, blobs: readonly BlobRecord[]): Promise<Record<string, unknown>>;
+  /** Rebuilds `channel_values`; `versions` is the checkpoint's `channel_versions`. */
+  decode(record: CheckpointRecord, blobs: readonly BlobRecord[], versions: ChannelVersions): Promise<Record<string, unknown>>;
   /** Drops what the codec remembers of a thread (after delete / prune). */
   forgetThread(threadId: string): void;
   /** Drops everything the codec remembers. */
@@ -57,8 +64,8 @@ export interface LinearStorageOptions {
   enabled?: boolean;
   /**
    * A full snapshot is written after this many deltas, so a read rebuilds a channel from at most this
-   * many blobs (and a checkpoint references at most this many blobs per channel).
-   * @default 32
+   * many + 1 blobs (fetched in the same query as the checkpoint). At most 1295.
+   * @default 256
    */
   snapshotEvery?: number;
   /**
@@ -70,18 +77,70 @@ export interface LinearStorageOptions {
 
 const EMPTY = new Uint8Array(0);
 
-/**
- * Blob "version" of an append delta: the channel version it rebuilds, marked as a delta. A version is
- * created by exactly one put (on one parent), so the key determines the delta's content, and it never
- * collides with a full snapshot of the same version written by a saver that could not build the delta.
- */
-export function deltaBlobKey(version: string): string {
-  return `${version}+`;
+/** A chain key, parsed: the link `seq` (1-based) of the chain whose full snapshot is stored under `base`. */
+export interface ChainKey {
+  base: string;
+  seq: number;
+  link: string;
 }
 
-/** The channel version a blob key rebuilds. */
-export function versionOfBlobKey(key: string): string {
-  return key.endsWith("+") ? key.slice(0, -1) : key;
+/** The key of link `seq` of the chain based on `base`; `link` identifies the channel version it rebuilds. */
+export function chainKey(base: string, seq: number, link: string): string {
+  return `${base}${CHAIN_SEPARATOR}${seq.toString(36).padStart(SEQ_WIDTH, "0")}${CHAIN_SEPARATOR}${link}`;
+}
+
+/** Parses a blob key; `undefined` for a plain version key (a snapshot or any other blob). */
+export function parseChainKey(key: string): ChainKey | undefined {
+  const end = key.lastIndexOf(CHAIN_SEPARATOR);
+  const mid = end > 0 ? key.lastIndexOf(CHAIN_SEPARATOR, end - 1) : -1;
+  if (mid <= 0 || end - mid - 1 !== SEQ_WIDTH) return undefined;
+  const seq = Number.parseInt(key.slice(mid + 1, end), 36);
+  if (!Number.isInteger(seq) || seq < 1) return undefined;
+  return { base: key.slice(0, mid), seq, link: key.slice(end + 1) };
+}
+
+/**
+ * The lowest blob key a read of `key` may need: a chain's base snapshot (the text before the first `~`),
+ * else `key` itself. Every link of the chain sorts (bytewise) between this bound and `key`, so a backend
+ * with ordered keys fetches `[chainLowerBound(key), key]` of the channel in one range scan; it may return
+ * more (sibling links of forked branches), the codec picks the path.
+ */
+export function chainLowerBound(key: string): string {
+  const i = key.indexOf(CHAIN_SEPARATOR);
+  return i < 0 ? key : key.slice(0, i);
+}
+
+/**
+ * The key of the link before `key` in its chain, read from a stored delta's type; `undefined` when the
+ * blob is not a delta (the chain's base snapshot, or a plain blob).
+ */
+export function previousChainKey(key: string, type: string): string | undefined {
+  if (!type.startsWith(DELTA_BLOB_PREFIX)) return undefined;
+  const parsed = parseChainKey(key);
+  if (!parsed) return undefined;
+  return parsed.seq === 1 ? parsed.base : chainKey(parsed.base, parsed.seq - 1, type.slice(DELTA_BLOB_PREFIX.length));
+}
+
+/**
+ * Every blob of the chain ending at `key`, newest first, fetched one key at a time (for backends
+ * without ordered keys: they walk the chain from the reference). Stops at a missing link: the reader
+ * then reports it.
+ */
+export function walkChain(key: string, get: (key: string) => BlobRecord | undefined): BlobRecord[] {
+  const out: BlobRecord[] = [];
+  let current: string | undefined = key;
+  for (let guard = 0; current !== undefined && guard <= MAX_SNAPSHOT_EVERY + 1; guard++) {
+    const blob = get(current);
+    if (!blob) break;
+    out.push(blob);
+    current = previousChainKey(current, blob.type);
+  }
+  return out;
+}
+
+/** Link id of a channel version: short, fixed-length, determined by the version alone. */
+function linkOf(version: string): string {
+  return createHash("sha256").update(version).digest("base64url").slice(0, 10);
 }
 
 export function blobKey(channel: string, version: string): string {
@@ -89,23 +148,29 @@ export function blobKey(channel: string, version: string): string {
 }
 
 interface ChannelState {
+  /** The channel version. */
   version: string;
-  /** Blob keys from the last full snapshot to `version`, inclusive. */
-  chain: string[];
+  /** Key of the blob that ends its chain (the version itself for a snapshot or a plain blob). */
+  key: string;
+  /** Base snapshot version and position of `key` in its chain (0: the snapshot). Unset: not extendable. */
+  base?: string;
+  seq?: number;
   /**
-   * Fingerprint of the JSON bytes of the full value at `version` without its closing `]`: a later
-   * value whose bytes start the same way (then `,`) only appended elements. Known only for values this
-   * codec serialised itself.
+   * Fingerprint of the JSON bytes of the full value without its closing `]`: a later value whose bytes
+   * start the same way (then `,`) only appended elements.
    */
   prefix?: { length: number; digest: string };
 }
 
 /**
  * The default codec. Every changed channel version gets one blob. When a channel holds an array that
- * extends the parent checkpoint's array (same element objects, more of them), the blob holds only the
- * new elements, and the checkpoint references the whole chain back to the last full snapshot; one
- * backend query still fetches everything a read needs. Detection needs the parent's values, which the
- * codec remembers from its own puts and reads (a miss just writes a full snapshot).
+ * extends the parent checkpoint's array (its JSON starts with the parent's bytes), the blob holds only
+ * the new elements, under a chain key naming the chain's base snapshot, its position and its version;
+ * the delta's type names the previous link. A checkpoint references one key per channel, however long
+ * the chain: storage stays linear in the thread's length, and a backend fetches a chain with one range
+ * scan (or a server-side walk). A read concatenates the chain's bytes and parses once. Detection needs
+ * the parent's bytes, which the codec remembers (as a digest) from its own puts and reads; a miss just
+ * writes a full snapshot.
  */
 export class LinearBlobCodec implements BlobCodec {
   private readonly states = new Map<string, Map<string, ChannelState>>();
@@ -118,8 +183,13 @@ export class LinearBlobCodec implements BlobCodec {
     options: LinearStorageOptions = {},
   ) {
     this.enabled = options.enabled ?? true;
-    this.snapshotEvery = Math.max(1, Math.floor(options.snapshotEvery ?? 32));
+    this.snapshotEvery = Math.min(MAX_SNAPSHOT_EVERY, Math.max(1, Math.floor(options.snapshotEvery ?? 256)));
     this.cacheSize = Math.max(1, Math.floor(options.cacheSize ?? 1000));
+  }
+
+  /** The settings in effect, defaults filled in. */
+  get options(): Required<LinearStorageOptions> {
+    return { enabled: this.enabled, snapshotEvery: this.snapshotEvery, cacheSize: this.cacheSize };
   }
 
   private key(threadId: string, ns: string, checkpointId: string): string {
@@ -133,7 +203,7 @@ export class LinearBlobCodec implements BlobCodec {
   }
 
   needsParent(threadId: string, checkpointNs: string, parentCheckpointId: string | null): boolean {
-    return this.enabled && parentCheckpointId !== null && !this.states.has(this.key(threadId, checkpointNs, parentCheckpointId));
+    return parentCheckpointId !== null && !this.states.has(this.key(threadId, checkpointNs, parentCheckpointId));
   }
 
   async encode(input: EncodeInput): Promise<EncodedBlobs> {
@@ -143,28 +213,37 @@ export class LinearBlobCodec implements BlobCodec {
       Object.entries(input.newVersions).map(async ([channel, v]): Promise<BlobRecord> => {
         const version = String(v);
         const has = Object.prototype.hasOwnProperty.call(input.values, channel) && input.values[channel] !== undefined;
+        state.set(channel, { version, key: version });
         if (!has) return { channel, version, type: EMPTY_BLOB_TYPE, data: EMPTY };
         const value = input.values[channel];
         const [type, data] = await this.serde.dumpsTyped(value);
-        if (!this.enabled || !Array.isArray(value) || type !== "json" || data.length < 2 || data[data.length - 1] !== CLOSE) {
+        if (!this.enabled || !Array.isArray(value) || type !== "json" || data.length < 2 || data[data.length - 1] !== CLOSE || version.includes(CHAIN_SEPARATOR)) {
           return { channel, version, type, data };
         }
         const own = { length: data.length - 1, digest: digest(data, data.length - 1) };
-        const prev = parent?.get(channel)?.prefix;
-        const chain = parent?.get(channel)?.chain;
-        if (prev && chain && chain.length < this.snapshotEvery && data.length > prev.length + 1 && data[prev.length] === COMMA && digest(data, prev.length) === prev.digest) {
-          // `[a,b` + `,c]` → store `[c]`: the serialised elements are context-free JSON.
-          const delta = new Uint8Array(data.length - prev.length);
+        const prev = parent?.get(channel);
+        const p = prev?.prefix;
+        if (
+          prev?.base !== undefined &&
+          prev.seq !== undefined &&
+          p &&
+          prev.seq < this.snapshotEvery &&
+          data.length > p.length + 1 &&
+          data[p.length] === (p.length === 1 ? data[p.length] : COMMA) &&
+          digest(data, p.length) === p.digest
+        ) {
+          // `[a,b` + `,c]` → store `[c]`: serialised elements are context-free JSON. From `[]`, `[` + `c]`.
+          const start = p.length === 1 ? 1 : p.length + 1;
+          const delta = new Uint8Array(data.length - start + 1);
           delta[0] = OPEN;
-          delta.set(data.subarray(prev.length + 1), 1);
-          // A delta is stored under its own key, naming its base: a blob key always denotes one content,
-          // so re-putting a checkpoint (e.g. from a saver that never saw its parent, which writes a full
-          // snapshot) can never pair a delta left by an earlier put with the wrong chain.
-          const key = deltaBlobKey(version);
-          state.set(channel, { version, chain: [...chain, key], prefix: own });
-          return { channel, version: key, type: APPEND_BLOB_PREFIX + type, data: delta };
+          delta.set(data.subarray(start), 1);
+          const seq = prev.seq + 1;
+          const key = chainKey(prev.base, seq, linkOf(version));
+          const previousLink = prev.seq === 0 ? "" : (parseChainKey(prev.key)?.link ?? "");
+          state.set(channel, { version, key, base: prev.base, seq, prefix: own });
+          return { channel, version: key, type: DELTA_BLOB_PREFIX + previousLink, data: delta };
         }
-        state.set(channel, { version, chain: [version], prefix: own });
+        state.set(channel, { version, key: version, base: version, seq: 0, prefix: own });
         return { channel, version, type, data };
       }),
     );
@@ -176,53 +255,47 @@ export class LinearBlobCodec implements BlobCodec {
         const inherited = parent?.get(channel);
         if (inherited && inherited.version === version) state.set(channel, (known = inherited));
       }
-      if (known && known.version === version) for (const c of known.chain) refs.push([channel, c]);
-      else refs.push([channel, version]);
+      refs.push([channel, known && known.version === version ? known.key : version]);
     }
     const key = this.key(input.threadId, input.checkpointNs, input.checkpointId);
-    return { records, refs, commit: this.enabled ? () => this.remember(key, state) : undefined };
+    return { records, refs, commit: () => this.remember(key, state) };
   }
 
-  async decode(record: CheckpointRecord, blobs: readonly BlobRecord[]): Promise<Record<string, unknown>> {
+  async decode(record: CheckpointRecord, blobs: readonly BlobRecord[], versions: ChannelVersions): Promise<Record<string, unknown>> {
     const byKey = new Map<string, BlobRecord>();
     for (const b of blobs) byKey.set(blobKey(b.channel, b.version), b);
-    const chains = new Map<string, string[]>();
-    for (const [channel, version] of record.blobRefs) {
-      const chain = chains.get(channel);
-      if (chain) chain.push(version);
-      else chains.set(channel, [version]);
-    }
     const values: Record<string, unknown> = {};
     const state = new Map<string, ChannelState>();
     await Promise.all(
-      [...chains].map(async ([channel, chain]) => {
-        const last = byKey.get(blobKey(channel, chain[chain.length - 1]));
-        if (!last || last.type === EMPTY_BLOB_TYPE) return;
-        let value: unknown;
-        for (const version of chain) {
-          const blob = byKey.get(blobKey(channel, version));
-          if (!blob) {
-            throw new SerializationError(
-              "@langgraph-persist/core",
-              `Checkpoint ${record.checkpointId} of thread ${record.threadId} references blob ${channel}@${version}, which is missing`,
-            );
-          }
-          if (blob.type.startsWith(APPEND_BLOB_PREFIX)) {
-            const items = (await this.serde.loadsTyped(blob.type.slice(APPEND_BLOB_PREFIX.length), blob.data)) as unknown[];
-            value = [...(Array.isArray(value) ? value : []), ...items];
-          } else {
-            value = blob.type === EMPTY_BLOB_TYPE ? undefined : await this.serde.loadsTyped(blob.type, blob.data);
-          }
+      record.blobRefs.map(async ([channel, key]) => {
+        const version = versions[channel] !== undefined ? String(versions[channel]) : chainLowerBound(key);
+        const tip = byKey.get(blobKey(channel, key));
+        if (!tip || tip.type === EMPTY_BLOB_TYPE) {
+          state.set(channel, { version, key });
+          return;
         }
-        values[channel] = value;
-        if (this.enabled && chain.length > 1) state.set(channel, { version: versionOfBlobKey(chain[chain.length - 1]), chain });
+        if (!tip.type.startsWith(DELTA_BLOB_PREFIX)) {
+          values[channel] = await this.serde.loadsTyped(tip.type, tip.data);
+          const extendable = this.enabled && tip.type === "json" && tip.data.length >= 2 && tip.data[tip.data.length - 1] === CLOSE && Array.isArray(values[channel]);
+          state.set(channel, extendable ? { version, key, base: key, seq: 0, prefix: { length: tip.data.length - 1, digest: digest(tip.data, tip.data.length - 1) } } : { version, key });
+          return;
+        }
+        const links = walkChain(key, (k) => byKey.get(blobKey(channel, k)));
+        const base = links[links.length - 1];
+        const parsed = parseChainKey(key)!;
+        if (base.version !== parsed.base || base.type.startsWith(DELTA_BLOB_PREFIX) || links.length !== parsed.seq + 1) {
+          throw new SerializationError(
+            "@langgraph-persist/core",
+            `Checkpoint ${record.checkpointId} of thread ${record.threadId} references blob ${channel}@${key}, whose chain is missing link ${parsed.seq + 1 - links.length} of ${parsed.seq}`,
+          );
+        }
+        const data = concatArrays(links);
+        values[channel] = await this.serde.loadsTyped(base.type, data);
+        state.set(channel, this.enabled ? { version, key, base: parsed.base, seq: parsed.seq, prefix: { length: data.length - 1, digest: digest(data, data.length - 1) } } : { version, key });
       }),
     );
-    if (this.enabled) {
-      const key = this.key(record.threadId, record.checkpointNs, record.checkpointId);
-      // What this codec wrote itself knows more (byte prefixes) than what a read can tell: keep it.
-      this.remember(key, this.states.get(key) ?? state);
-    }
+    const key = this.key(record.threadId, record.checkpointNs, record.checkpointId);
+    this.remember(key, state);
     return values;
   }
 
@@ -234,6 +307,24 @@ export class LinearBlobCodec implements BlobCodec {
   reset(): void {
     this.states.clear();
   }
+}
+
+/** `[a,b]` + `[c]` + `[d,e]` (newest first in `links`) → `[a,b,c,d,e]`, with one allocation. */
+function concatArrays(links: readonly BlobRecord[]): Uint8Array {
+  let length = 2;
+  for (const l of links) length += l.data.length - 1;
+  const out = new Uint8Array(length);
+  out[0] = OPEN;
+  let at = 1;
+  for (let i = links.length - 1; i >= 0; i--) {
+    const d = links[i].data;
+    if (d.length <= 2) continue; // `[]`: nothing to add
+    if (at > 1) out[at++] = COMMA;
+    out.set(d.subarray(1, d.length - 1), at);
+    at += d.length - 2;
+  }
+  out[at++] = CLOSE;
+  return out.subarray(0, at);
 }
 
 const OPEN = 0x5b; // [

@@ -27,13 +27,20 @@ export interface CheckpointRecord {
   /** `metadata.run_id` when it is a string, for `deleteForRuns`. */
   runId: string | null;
   /**
-   * The blobs that rebuild `channel_values`, as `[channel, version]` pairs. Backends fetch exactly these
-   * (joined in the same query where they can); the saver ignores any blob it did not ask for.
+   * One `[channel, key]` per channel: the blob that rebuilds its value. A plain key (a channel version)
+   * names one blob. A chain key (`<base>~<seq>~<link>`, see `parseChainKey`) ends a delta chain: the
+   * backend returns every blob of that channel whose key lies (bytewise) in
+   * `[chainLowerBound(key), key]` — one range scan — or walks the chain with `previousChainKey` /
+   * `walkChain`. Extra blobs are ignored. Blob reachability (prune, deleteForRuns) follows the same rule.
    */
-  blobRefs: Array<[channel: string, version: string]>;
+  blobRefs: Array<[channel: string, key: string]>;
 }
 
-/** One channel value at one version. `type: "empty"` records a version with no value (a cleared channel). */
+/**
+ * One channel value at one version. `type: "empty"` records a version with no value (a cleared channel);
+ * a type starting with `+` is a delta of a chain. `version` is the blob's key: a channel version, or a
+ * chain key for a delta.
+ */
 export interface BlobRecord {
   channel: string;
   version: string;
@@ -88,6 +95,8 @@ export interface StoredThreadInfo {
   checkpointNs: string;
   checkpoint: SerializedValue;
   metadata: SerializedValue;
+  /** Required when the saver sets `metadataFromJson` (then `metadata.data` may be empty). */
+  metadataJson?: string;
 }
 
 export interface ListThreadsOptions {

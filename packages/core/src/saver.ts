@@ -47,13 +47,14 @@ export interface PersistSaverOptions {
   /**
    * Linear storage for growing array channels (e.g. `messages`): only appended elements are stored,
    * with a full snapshot every `snapshotEvery` versions.
-   * @default { enabled: true, snapshotEvery: 32 }
+   * @default { enabled: true, snapshotEvery: 256 }
    */
   linearStorage?: LinearStorageOptions;
 }
 
 const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 function compareWrites(a: WriteRecord, b: WriteRecord): number {
   if (a.taskId !== b.taskId) return a.taskId < b.taskId ? -1 : 1;
@@ -74,6 +75,13 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
 
   protected readonly ttl: (SaverTtlConfig & { refreshOnRead: boolean; sweepIntervalMinutes: number }) | undefined;
   protected readonly blobCodec: BlobCodec;
+  /** The linear-storage settings in effect (defaults filled in). */
+  readonly linearStorage: Readonly<Required<LinearStorageOptions>>;
+  /**
+   * The backend returns `metadataJson` exactly as it was put (and in `StoredThreadInfo`), so JSON
+   * metadata is stored once: `record.metadata.data` is left empty and reads parse `metadataJson`.
+   */
+  protected readonly metadataFromJson: boolean = false;
 
   private readonly lifecycle = new Lifecycle(() => this.source, "saver");
 
@@ -90,6 +98,7 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
       };
     }
     this.blobCodec = new LinearBlobCodec(this.serde, options.linearStorage);
+    this.linearStorage = (this.blobCodec as LinearBlobCodec).options;
   }
 
   // ---------------------------------------------------------------- storage primitives
@@ -284,19 +293,27 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
       // The codec needs to know which blobs the parent's channels live in (delta chains); only a
       // saver that neither wrote nor read the parent pays this extra read.
       const parentStored = await this.run("put", () => this._getCheckpoint(threadId, checkpointNs, parentCheckpointId!));
-      if (parentStored) await this.blobCodec.decode(parentStored.record, parentStored.blobs);
+      if (parentStored) {
+        const parentCheckpoint = (await this.serde.loadsTyped(parentStored.record.checkpoint.type, parentStored.record.checkpoint.data)) as Checkpoint;
+        await this.blobCodec.decode(parentStored.record, parentStored.blobs, parentCheckpoint.channel_versions ?? {});
+      }
     }
     const blobs = await this.blobCodec.encode({ threadId, checkpointNs, checkpointId, parentCheckpointId, checkpoint: copy, values, newVersions: newVersions ?? {} });
-    const [serCheckpoint, serMetadata] = await Promise.all([this.serialize(copy), this.serialize(metadata ?? {})]);
+    // The row already holds the id, and the values live in blobs: neither is stored twice.
+    const stored: Partial<Checkpoint> = { ...copy };
+    delete stored.channel_values;
+    if (stored.id === checkpointId) delete stored.id;
+    const [serCheckpoint, serMetadata] = await Promise.all([this.serialize(stored), this.serialize(metadata ?? {})]);
     const runId = (metadata as Record<string, unknown> | undefined)?.run_id;
+    const metadataJson = this.jsonText(serMetadata, metadata ?? {});
     const record: CheckpointRecord = {
       threadId,
       checkpointNs,
       checkpointId,
       parentCheckpointId,
       checkpoint: serCheckpoint,
-      metadata: serMetadata,
-      metadataJson: this.jsonText(serMetadata, metadata ?? {}),
+      metadata: this.metadataFromJson && serMetadata.type === "json" ? { type: "json", data: EMPTY } : serMetadata,
+      metadataJson,
       runId: typeof runId === "string" ? runId : null,
       blobRefs: blobs.refs,
     };
@@ -388,7 +405,7 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
           checkpointId: r.checkpointId,
           checkpointNs: r.checkpointNs,
           ts: cp.ts,
-          metadata: (await this.serde.loadsTyped(r.metadata.type, r.metadata.data)) as Record<string, unknown>,
+          metadata: (await this.loadMetadata(r.metadata, r.metadataJson)) as Record<string, unknown>,
         };
       }),
     );
@@ -457,13 +474,20 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     );
   }
 
+  /** Metadata stored once as JSON (`metadataFromJson`) has empty bytes: parse the JSON text instead. */
+  private loadMetadata(metadata: SerializedValue, json: string | undefined): Promise<unknown> {
+    if (metadata.data.length === 0 && metadata.type === "json" && json) return this.serde.loadsTyped("json", encoder.encode(json));
+    return this.serde.loadsTyped(metadata.type, metadata.data);
+  }
+
   /** Rebuilds a LangGraph `CheckpointTuple` from stored records. */
   protected async toTuple(stored: StoredCheckpoint): Promise<CheckpointTuple> {
     const { record } = stored;
-    const [checkpoint, metadata, channelValues, pendingWrites] = await Promise.all([
-      this.serde.loadsTyped(record.checkpoint.type, record.checkpoint.data) as Promise<Checkpoint>,
-      this.serde.loadsTyped(record.metadata.type, record.metadata.data) as Promise<CheckpointMetadata>,
-      this.blobCodec.decode(record, stored.blobs),
+    const checkpoint = (await this.serde.loadsTyped(record.checkpoint.type, record.checkpoint.data)) as Checkpoint;
+    checkpoint.id ??= record.checkpointId;
+    const [metadata, channelValues, pendingWrites] = await Promise.all([
+      this.loadMetadata(record.metadata, record.metadataJson) as Promise<CheckpointMetadata>,
+      this.blobCodec.decode(record, stored.blobs, checkpoint.channel_versions ?? {}),
       Promise.all(
         [...stored.writes].sort(compareWrites).map(async (w): Promise<CheckpointPendingWrite> => [w.taskId, w.channel, await this.serde.loadsTyped(w.type, w.data)]),
       ),

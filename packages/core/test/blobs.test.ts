@@ -1,63 +1,106 @@
 import { describe, expect, it } from "vitest";
 import { emptyCheckpoint } from "@langchain/langgraph-checkpoint";
-import { APPEND_BLOB_PREFIX, LinearBlobCodec, PersistSerializer, SerializationError, type BlobRecord, type CheckpointRecord } from "../src/index.js";
+import {
+  DELTA_BLOB_PREFIX,
+  LinearBlobCodec,
+  PersistSerializer,
+  SerializationError,
+  chainKey,
+  chainLowerBound,
+  parseChainKey,
+  previousChainKey,
+  walkChain,
+  type BlobRecord,
+  type CheckpointRecord,
+} from "../src/index.js";
 
-/** Drives the codec like a saver would: one checkpoint per step, blobs kept in a map. */
+type Fetch = "range" | "walk";
+
+/**
+ * Drives the codec like a saver would: one checkpoint per step, blobs kept in a map. `range` fetches
+ * what an ordered backend returns (every key of the channel in `[chainLowerBound(ref), ref]`, siblings
+ * included); `walk` follows the chain key by key, as Redis and memory do.
+ */
 function harness(options?: ConstructorParameters<typeof LinearBlobCodec>[1]) {
   const serde = new PersistSerializer();
   const codec = new LinearBlobCodec(serde, options);
   const blobs = new Map<string, BlobRecord>();
+  const versions = new Map<string, Record<string, string>>();
   let parent: string | null = null;
   let step = 0;
   const records: CheckpointRecord[] = [];
+  const fetch = (record: CheckpointRecord, how: Fetch): BlobRecord[] =>
+    record.blobRefs.flatMap(([c, key]) => {
+      if (how === "walk") return walkChain(key, (k) => blobs.get(`${c}@${k}`));
+      const low = chainLowerBound(key);
+      return [...blobs.values()].filter((b) => b.channel === c && b.version >= low && b.version <= key);
+    });
   return {
     codec,
     blobs,
     records,
-    async put(values: Record<string, unknown>, changed: string[]) {
+    /** Puts a child of `from` (default: the last checkpoint). */
+    async put(values: Record<string, unknown>, changed: string[], from: string | null = parent) {
       step++;
       const id = `cp-${String(step).padStart(4, "0")}`;
       const checkpoint = emptyCheckpoint();
-      const prevVersions = records.length ? JSON.parse(JSON.stringify(records[records.length - 1].blobRefs)) : [];
-      const versions: Record<string, string> = Object.fromEntries((prevVersions as Array<[string, string]>).map(([c, v]) => [c, v.replace(/\+$/, "")]));
+      const own: Record<string, string> = { ...(from !== null ? versions.get(from) : {}) };
       const newVersions: Record<string, string> = {};
-      for (const c of changed) newVersions[c] = versions[c] = `v${step}`;
-      checkpoint.channel_versions = versions;
-      const enc = await codec.encode({ threadId: "t", checkpointNs: "", checkpointId: id, parentCheckpointId: parent, checkpoint, values, newVersions });
-      for (const r of enc.records) blobs.set(`${r.channel}@${r.version}`, r);
+      for (const c of changed) newVersions[c] = own[c] = `${String(step).padStart(6, "0")}.r${step}`;
+      checkpoint.channel_versions = own;
+      versions.set(id, own);
+      const enc = await codec.encode({ threadId: "t", checkpointNs: "", checkpointId: id, parentCheckpointId: from, checkpoint, values, newVersions });
+      for (const r of enc.records) if (!blobs.has(`${r.channel}@${r.version}`)) blobs.set(`${r.channel}@${r.version}`, r);
       enc.commit?.();
-      const record = { threadId: "t", checkpointNs: "", checkpointId: id, parentCheckpointId: parent, blobRefs: enc.refs } as CheckpointRecord;
+      const record = { threadId: "t", checkpointNs: "", checkpointId: id, parentCheckpointId: from, blobRefs: enc.refs } as CheckpointRecord;
       records.push(record);
       parent = id;
       return record;
     },
-    async read(record: CheckpointRecord, reader = codec) {
-      const fetched = record.blobRefs.map(([c, v]) => blobs.get(`${c}@${v}`)).filter((b): b is BlobRecord => !!b);
-      return reader.decode(record, fetched);
+    async read(record: CheckpointRecord, reader = codec, how: Fetch = "range") {
+      return reader.decode(record, fetch(record, how), versions.get(record.checkpointId)!);
     },
   };
 }
 
 const msg = (i: number) => ({ role: i % 2 ? "ai" : "human", content: `message ${i} `.padEnd(200, "x"), when: new Date(1_700_000_000_000 + i) });
 
-describe("LinearBlobCodec", () => {
-  it("stores only appended elements and rebuilds the full array from the chain", async () => {
-    const h = harness();
-    const messages: unknown[] = [];
-    let last!: CheckpointRecord;
-    for (let i = 0; i < 20; i++) {
-      messages.push(msg(i));
-      last = await h.put({ messages: [...messages], counter: i }, ["messages", "counter"]);
-    }
-    const deltas = [...h.blobs.values()].filter((b) => b.type.startsWith(APPEND_BLOB_PREFIX));
-    expect(deltas.length).toBe(19);
-    const out = await h.read(last, new LinearBlobCodec(new PersistSerializer()));
-    expect(out.messages).toEqual(messages);
-    expect((out.messages as Array<{ when: Date }>)[3].when).toBeInstanceOf(Date);
-    expect(out.counter).toBe(19);
+describe("chain keys", () => {
+  it("round-trip, sort between their base and later links, and name their predecessor", () => {
+    const k1 = chainKey("000000000007.abc", 1, "L1");
+    const k2 = chainKey("000000000007.abc", 2, "L2");
+    expect(parseChainKey(k2)).toEqual({ base: "000000000007.abc", seq: 2, link: "L2" });
+    expect(parseChainKey("000000000007.abc")).toBeUndefined();
+    expect(chainLowerBound(k2)).toBe("000000000007.abc");
+    expect(chainLowerBound("plain")).toBe("plain");
+    expect(["000000000007.abc", k1, k2, "000000000007.abd"].sort()).toEqual(["000000000007.abc", k1, k2, "000000000007.abd"]);
+    expect(previousChainKey(k2, `${DELTA_BLOB_PREFIX}L1`)).toBe(k1);
+    expect(previousChainKey(k1, DELTA_BLOB_PREFIX)).toBe("000000000007.abc");
+    expect(previousChainKey(k1, "json"), "a snapshot ends the walk").toBeUndefined();
   });
+});
 
-  it("stores a 200-step chat, blobs and references together, in under 7× the messages appended once (a full copy per step is ~100×)", async () => {
+describe("LinearBlobCodec", () => {
+  for (const how of ["range", "walk"] as const) {
+    it(`stores only appended elements and rebuilds the full array from the chain (${how} fetch)`, async () => {
+      const h = harness();
+      const messages: unknown[] = [];
+      let last!: CheckpointRecord;
+      for (let i = 0; i < 20; i++) {
+        messages.push(msg(i));
+        last = await h.put({ messages: [...messages], counter: i }, ["messages", "counter"]);
+      }
+      const deltas = [...h.blobs.values()].filter((b) => b.type.startsWith(DELTA_BLOB_PREFIX));
+      expect(deltas.length).toBe(19);
+      expect(last.blobRefs, "one reference per channel, however long the chain").toHaveLength(2);
+      const out = await h.read(last, new LinearBlobCodec(new PersistSerializer()), how);
+      expect(out.messages).toEqual(messages);
+      expect((out.messages as Array<{ when: Date }>)[3].when).toBeInstanceOf(Date);
+      expect(out.counter).toBe(19);
+    });
+  }
+
+  it("stores a 200-step chat, blobs and references together, in under 1.2× the messages appended once", async () => {
     const h = harness();
     const messages: unknown[] = [];
     let once = 0;
@@ -68,22 +111,25 @@ describe("LinearBlobCodec", () => {
       once += (await serde.dumpsTyped([m]))[1].length;
       await h.put({ messages: [...messages] }, ["messages"]);
     }
-    const blobBytes = [...h.blobs.values()].reduce((s, b) => s + b.data.length, 0);
+    const blobBytes = [...h.blobs.values()].reduce((s, b) => s + b.data.length + b.version.length + b.type.length, 0);
     const refBytes = h.records.reduce((s, r) => s + JSON.stringify(r.blobRefs).length, 0);
-    expect(blobBytes + refBytes).toBeLessThan(7 * once);
+    expect(blobBytes + refBytes).toBeLessThan(1.2 * once + 200 * 80);
+    expect((await h.read(h.records[199], new LinearBlobCodec(new PersistSerializer()))).messages).toEqual(messages);
   });
 
   it("writes a full snapshot every snapshotEvery versions, bounding the chain", async () => {
     const h = harness({ snapshotEvery: 4 });
     const messages: unknown[] = [];
-    let maxChain = 0;
+    let maxSeq = 0;
     for (let i = 0; i < 15; i++) {
       messages.push(msg(i));
       const r = await h.put({ messages: [...messages] }, ["messages"]);
-      maxChain = Math.max(maxChain, r.blobRefs.length);
-      expect((await h.read(r)).messages).toEqual(messages);
+      maxSeq = Math.max(maxSeq, parseChainKey(r.blobRefs[0][1])?.seq ?? 0);
+      expect((await h.read(r, new LinearBlobCodec(new PersistSerializer()))).messages).toEqual(messages);
+      expect((await h.read(r, new LinearBlobCodec(new PersistSerializer()), "walk")).messages).toEqual(messages);
     }
-    expect(maxChain).toBe(4);
+    expect(maxSeq).toBe(4);
+    expect([...h.blobs.values()].filter((b) => b.type === "json")).toHaveLength(3);
   });
 
   it("writes a full value when the array shrinks, is rewritten, or an element changed in place", async () => {
@@ -93,35 +139,78 @@ describe("LinearBlobCodec", () => {
     const shrunk = await h.put({ messages: [a[0]] }, ["messages"]);
     expect(h.blobs.get(`messages@${shrunk.blobRefs[0][1]}`)!.type).toBe("json");
     const grown = await h.put({ messages: [a[0], msg(3)] }, ["messages"]);
-    expect(grown.blobRefs.length).toBe(2);
+    expect(parseChainKey(grown.blobRefs[0][1])?.seq).toBe(1);
     (a[0] as { content: string }).content = "edited in place";
     const edited = await h.put({ messages: [a[0], msg(3), msg(4)] }, ["messages"]);
-    expect(edited.blobRefs.length).toBe(1);
+    expect(parseChainKey(edited.blobRefs[0][1])).toBeUndefined();
     expect(((await h.read(edited)).messages as Array<{ content: string }>)[0].content).toBe("edited in place");
   });
 
-  it("unchanged channels keep referencing their whole chain", async () => {
+  it("extends a chain from an empty array", async () => {
+    const h = harness();
+    await h.put({ messages: [] }, ["messages"]);
+    const one = await h.put({ messages: [msg(1)] }, ["messages"]);
+    const two = await h.put({ messages: [msg(1), msg(2)] }, ["messages"]);
+    expect(parseChainKey(two.blobRefs[0][1])?.seq).toBe(2);
+    expect((await h.read(one, new LinearBlobCodec(new PersistSerializer()))).messages).toEqual([msg(1)]);
+    expect((await h.read(two, new LinearBlobCodec(new PersistSerializer()))).messages).toEqual([msg(1), msg(2)]);
+  });
+
+  it("branches forked from the middle of a chain read back their own path, with sibling links fetched", async () => {
+    const h = harness();
+    const a = await h.put({ messages: [msg(1)] }, ["messages"]);
+    const b = await h.put({ messages: [msg(1), msg(2)] }, ["messages"]);
+    const c = await h.put({ messages: [msg(1), msg(2), msg(3)] }, ["messages"]);
+    const fork1 = await h.put({ messages: [msg(1), msg(2), "fork"] }, ["messages"], b.checkpointId);
+    const fork2 = await h.put({ messages: [msg(1), msg(2), "fork", "fork-2"] }, ["messages"]);
+    const other = await h.put({ messages: [msg(1), "other"] }, ["messages"], a.checkpointId);
+    for (const how of ["range", "walk"] as const) {
+      const reader = new LinearBlobCodec(new PersistSerializer());
+      expect((await h.read(c, reader, how)).messages).toEqual([msg(1), msg(2), msg(3)]);
+      expect((await h.read(fork1, reader, how)).messages).toEqual([msg(1), msg(2), "fork"]);
+      expect((await h.read(fork2, reader, how)).messages).toEqual([msg(1), msg(2), "fork", "fork-2"]);
+      expect((await h.read(other, reader, how)).messages).toEqual([msg(1), "other"]);
+    }
+  });
+
+  it("unchanged channels keep referencing the tip of their chain", async () => {
     const h = harness();
     await h.put({ messages: [msg(1)] }, ["messages"]);
-    await h.put({ messages: [msg(1), msg(2)] }, ["messages"]);
-    const r = await h.put({ other: 1 }, ["other"]);
-    expect(r.blobRefs.filter(([c]) => c === "messages").length).toBe(2);
-    expect((await h.read(r)).messages).toEqual([msg(1), msg(2)]);
+    const tip = await h.put({ messages: [msg(1), msg(2)] }, ["messages"]);
+    const r = await h.put({ messages: [msg(1), msg(2)], other: 1 }, ["other"]);
+    expect(r.blobRefs.find(([c]) => c === "messages")).toEqual(tip.blobRefs[0]);
+    expect((await h.read(r, new LinearBlobCodec(new PersistSerializer()))).messages).toEqual([msg(1), msg(2)]);
+  });
+
+  it("a reader learns the chain and extends it without having written it", async () => {
+    const h = harness();
+    await h.put({ messages: [msg(1)] }, ["messages"]);
+    const tip = await h.put({ messages: [msg(1), msg(2)] }, ["messages"]);
+    const reader = new LinearBlobCodec(new PersistSerializer());
+    await h.read(tip, reader);
+    const checkpoint = emptyCheckpoint();
+    checkpoint.channel_versions = { messages: "000099.next" };
+    const enc = await reader.encode({ threadId: "t", checkpointNs: "", checkpointId: "cp-9999", parentCheckpointId: tip.checkpointId, checkpoint, values: { messages: [msg(1), msg(2), msg(3)] }, newVersions: { messages: "000099.next" } });
+    expect(enc.records[0].type.startsWith(DELTA_BLOB_PREFIX)).toBe(true);
+    expect(parseChainKey(enc.refs[0][1])?.seq).toBe(2);
   });
 
   it("a torn chain is reported, never read as a shorter array", async () => {
     const h = harness();
-    const first = await h.put({ messages: [msg(1)] }, ["messages"]);
+    await h.put({ messages: [msg(1)] }, ["messages"]);
     const second = await h.put({ messages: [msg(1), msg(2)] }, ["messages"]);
-    h.blobs.delete(`messages@${first.blobRefs[0][1]}`);
-    await expect(h.read(second, new LinearBlobCodec(new PersistSerializer()))).rejects.toBeInstanceOf(SerializationError);
+    const third = await h.put({ messages: [msg(1), msg(2), msg(3)] }, ["messages"]);
+    h.blobs.delete(`messages@${second.blobRefs[0][1]}`);
+    await expect(h.read(third, new LinearBlobCodec(new PersistSerializer()))).rejects.toBeInstanceOf(SerializationError);
+    await expect(h.read(third, new LinearBlobCodec(new PersistSerializer()), "walk")).rejects.toBeInstanceOf(SerializationError);
   });
 
   it("can be disabled", async () => {
     const h = harness({ enabled: false });
     await h.put({ messages: [msg(1)] }, ["messages"]);
     const r = await h.put({ messages: [msg(1), msg(2)] }, ["messages"]);
-    expect(r.blobRefs.length).toBe(1);
+    expect(parseChainKey(r.blobRefs[0][1])).toBeUndefined();
+    expect([...h.blobs.values()].every((b) => b.type === "json")).toBe(true);
   });
 });
 
@@ -133,7 +222,7 @@ describe("LinearBlobCodec re-puts", () => {
     // A fresh codec (another process, a copy tool) writes the same checkpoint again: a full snapshot.
     const fresh = new LinearBlobCodec(new PersistSerializer());
     const checkpoint = emptyCheckpoint();
-    const version = second.blobRefs[second.blobRefs.length - 1][1].replace(/\+$/, "");
+    const version = "000002.r2";
     checkpoint.channel_versions = { messages: version };
     const enc = await fresh.encode({ threadId: "t", checkpointNs: "", checkpointId: second.checkpointId, parentCheckpointId: null, checkpoint, values: { messages: [msg(1), msg(2)] }, newVersions: { messages: version } });
     for (const r of enc.records) if (!h.blobs.has(`${r.channel}@${r.version}`)) h.blobs.set(`${r.channel}@${r.version}`, r); // insert-if-absent

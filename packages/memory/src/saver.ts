@@ -11,6 +11,7 @@ import {
   type StoredCheckpoint,
   type StoredThreadInfo,
   type WriteRecord,
+  walkChain,
 } from "@langgraph-persist/core";
 import type { MemorySaverOptions } from "./options.js";
 
@@ -50,6 +51,7 @@ export class MemorySaver extends PersistSaver {
   static readonly SOURCE = SOURCE;
   protected readonly source = SOURCE;
   readonly capabilities: SaverCapabilities = { ttl: true, extendedOps: true, listThreads: true, multiProcess: false };
+  protected override readonly metadataFromJson = true;
   /**
    * The checkpoint data. Pass it as `data` to another `MemorySaver` to get a second handle on the same
    * data (e.g. two workers of one process).
@@ -98,10 +100,7 @@ export class MemorySaver extends PersistSaver {
   private stored(t: ThreadData, record: CheckpointRecord): StoredCheckpoint {
     const ns = record.checkpointNs;
     const blobs: BlobRecord[] = [];
-    for (const [channel, version] of record.blobRefs) {
-      const b = t.blobs.get(blobKey(ns, channel, version));
-      if (b) blobs.push(b);
-    }
+    for (const [channel, key] of record.blobRefs) blobs.push(...walkChain(key, (k) => t.blobs.get(blobKey(ns, channel, k))));
     const writes = [...(t.writes.get(cpKey(ns, record.checkpointId))?.values() ?? [])];
     return { record, blobs, writes };
   }
@@ -187,7 +186,15 @@ export class MemorySaver extends PersistSaver {
   /** Drops blobs no remaining checkpoint references. */
   private collectBlobs(t: ThreadData): void {
     const live = new Set<string>();
-    for (const [ns, nsMap] of t.checkpoints) for (const r of nsMap.values()) for (const [c, v] of r.blobRefs) live.add(blobKey(ns, c, v));
+    for (const [ns, nsMap] of t.checkpoints) {
+      for (const r of nsMap.values()) {
+        for (const [c, key] of r.blobRefs) {
+          // Every link of a chain is live; `walkChain` visits each blob it keeps.
+          for (const b of walkChain(key, (k) => (live.has(blobKey(ns, c, k)) ? undefined : t.blobs.get(blobKey(ns, c, k))))) live.add(blobKey(ns, c, b.version));
+          live.add(blobKey(ns, c, key));
+        }
+      }
+    }
     for (const k of t.blobs.keys()) if (!live.has(k)) t.blobs.delete(k);
   }
 
@@ -237,7 +244,7 @@ export class MemorySaver extends PersistSaver {
       if (!latest) continue;
       if (options.before !== undefined && latest.checkpointId >= options.before) continue;
       if (filter && !metadataMatches(t.metadata.get(cpKey(latest.checkpointNs, latest.checkpointId)), filter)) continue;
-      out.push({ threadId, checkpointId: latest.checkpointId, checkpointNs: latest.checkpointNs, checkpoint: latest.checkpoint, metadata: latest.metadata });
+      out.push({ threadId, checkpointId: latest.checkpointId, checkpointNs: latest.checkpointNs, checkpoint: latest.checkpoint, metadata: latest.metadata, metadataJson: latest.metadataJson });
     }
     out.sort((a, b) => newest(a.checkpointId, b.checkpointId));
     return out.slice(0, options.limit);

@@ -1,0 +1,180 @@
+import { expect } from "vitest";
+import type { PersistSaver } from "@langgraph-persist/core";
+import { uniqueId } from "../define.js";
+import type { SaverHarness } from "../harness.js";
+import { saverGroup } from "./context.js";
+import { ChainWriter, collect, threadConfig, tupleIds } from "./fixtures.js";
+
+/** Chains this short make every test cross several full snapshots. */
+const SHORT = { snapshotEvery: 3 };
+
+const m = (i: number | string) => ({ role: typeof i === "number" && i % 2 ? "ai" : "user", content: `message ${i}`, meta: { i } });
+
+/** Every checkpoint the writer put reads back with exactly its values, by getTuple and by list, from every reader. */
+async function expectAllReadBack(chain: ChainWriter, readers: PersistSaver[], ids = chain.ids): Promise<void> {
+  for (const reader of readers) {
+    for (const id of ids) {
+      const tuple = await reader.getTuple(chain.config(id));
+      expect(tuple?.checkpoint.channel_values, `getTuple of checkpoint ${chain.ids.indexOf(id)}`).toEqual(chain.valuesAt(id));
+    }
+    const listed = await collect(reader.list(chain.config()));
+    for (const tuple of listed) {
+      if (ids.includes(tuple.checkpoint.id)) expect(tuple.checkpoint.channel_values, `list, checkpoint ${chain.ids.indexOf(tuple.checkpoint.id)}`).toEqual(chain.valuesAt(tuple.checkpoint.id));
+    }
+  }
+}
+
+/** Appends one message per step to `messages`, starting from `from` messages. */
+async function grow(chain: ChainWriter, steps: number, from = 0, extra: (i: number) => Record<string, unknown> = () => ({})): Promise<void> {
+  for (let i = from; i < from + steps; i++) {
+    await chain.step({ set: { messages: Array.from({ length: i + 1 }, (_, k) => m(k)), ...extra(i) } });
+  }
+}
+
+/**
+ * Linear storage: array channels that only grow are stored as deltas chained to a full snapshot, and a
+ * checkpoint references one key per channel. These tests use `snapshotEvery: 3`, so every thread crosses
+ * several snapshots, and check that reads, forks, other instances and every extended operation see whole
+ * values, whatever part of a chain was written, pruned or copied.
+ */
+export function linearStorageGroup(harness: SaverHarness): void {
+  saverGroup(harness, "linear storage", ({ fresh, peer, test, caps }) => {
+    const extended: Array<[string, boolean]> = [["extendedOps", caps.extendedOps]];
+
+    test("linear storage - the harness passes linearStorage options to the saver", async () => {
+      const saver = await fresh({ linearStorage: SHORT });
+      expect(saver.linearStorage.snapshotEvery).toBe(3);
+      expect(saver.linearStorage.enabled).toBe(true);
+      expect((await fresh()).linearStorage.snapshotEvery, "default").toBeGreaterThanOrEqual(32);
+    });
+
+    test("linear storage - a channel appended to across several snapshots reads back at every checkpoint, from a cold instance too", async () => {
+      const saver = await fresh({ linearStorage: SHORT });
+      const chain = new ChainWriter(saver, uniqueId());
+      await grow(chain, 14, 0, (i) => (i % 4 === 0 ? { other: `o${i}` } : {}));
+      await expectAllReadBack(chain, [saver, await peer({ linearStorage: SHORT }), await peer()]);
+    });
+
+    test("linear storage - another instance extends a chain it did not write, and both read the whole thread", async () => {
+      const saver = await fresh({ linearStorage: SHORT });
+      const chain = new ChainWriter(saver, uniqueId());
+      await grow(chain, 5);
+      const other = await peer({ linearStorage: SHORT });
+      // The second writer continues from the first one's head, as a second worker resuming the thread would.
+      const continued = chain.continueWith(other);
+      await grow(continued, 5, 5);
+      const all = [...chain.ids, ...continued.ids];
+      for (const reader of [saver, other, await peer()]) {
+        expect(tupleIds(await collect(reader.list(chain.config())))).toEqual([...all].reverse());
+        for (const id of continued.ids) expect((await reader.getTuple(chain.config(id)))?.checkpoint.channel_values).toEqual(continued.valuesAt(id));
+        for (const id of chain.ids) expect((await reader.getTuple(chain.config(id)))?.checkpoint.channel_values).toEqual(chain.valuesAt(id));
+      }
+    }, { requires: [["multiProcess or createPeer", caps.multiProcess || harness.createPeer !== undefined]] });
+
+    test("linear storage - branches forked from the middle of a chain each read back their own values", async () => {
+      const saver = await fresh({ linearStorage: SHORT });
+      const chain = new ChainWriter(saver, uniqueId());
+      await grow(chain, 5);
+      const forkPoint = chain.ids[3];
+      const base = Array.from({ length: 4 }, (_, k) => m(k));
+      // Two branches extend the same chain position with different items.
+      await chain.step({ parent: forkPoint, set: { messages: [...base, m("fork-a")] } });
+      await chain.step({ set: { messages: [...base, m("fork-a"), m("fork-a2")] } });
+      await chain.step({ parent: forkPoint, set: { messages: [...base, m("fork-b")] } });
+      await chain.step({ set: { messages: [...base, m("fork-b"), m("fork-b2")] } });
+      await chain.step({ parent: chain.ids[1], set: { messages: [m(0), m(1), m("fork-c")] } });
+      await expectAllReadBack(chain, [saver, await peer()]);
+    });
+
+    test("linear storage - a channel that shrinks, is rewritten, is cleared or stops being an array mid-chain reads back exactly", async () => {
+      const saver = await fresh({ linearStorage: SHORT });
+      const chain = new ChainWriter(saver, uniqueId());
+      await grow(chain, 4);
+      await chain.step({ set: { messages: [m(0), m(1)] } });
+      await chain.step({ set: { messages: [m(0), m(1), m("x")] } });
+      await chain.step({ set: { messages: [{ ...m(0), content: "edited" }, m(1), m("x"), m("y")] } });
+      await chain.step({ set: { messages: [] } });
+      await chain.step({ set: { messages: [m("z")] } });
+      await chain.step({ set: { messages: [m("z"), m("zz")] } });
+      await chain.step({ clear: ["messages"] });
+      await chain.step({ set: { messages: [m("again")] } });
+      await chain.step({ set: { messages: { not: "an array" } } });
+      await chain.step({ set: { messages: [m("again"), m("and again")] } });
+      await expectAllReadBack(chain, [saver, await peer()]);
+    });
+
+    test(
+      "linear storage - prune keep_latest removes the base of the chain; the latest reads back in full and the thread keeps growing",
+      async () => {
+        const saver = await fresh({ linearStorage: SHORT });
+        const chain = new ChainWriter(saver, uniqueId());
+        await grow(chain, 8);
+        await saver.prune([chain.threadId]);
+        expect(tupleIds(await collect(saver.list(chain.config())))).toEqual([chain.ids[7]]);
+        await grow(chain, 4, 8);
+        const left = [chain.ids[7], ...chain.ids.slice(8)];
+        await expectAllReadBack(chain, [saver, await peer()], left);
+        await saver.prune([chain.threadId]);
+        await expectAllReadBack(chain, [saver, await peer()], [chain.ids[11]]);
+      },
+      { requires: extended },
+    );
+
+    test(
+      "linear storage - deleteForRuns of the runs that wrote the base of a chain keeps later checkpoints whole",
+      async () => {
+        const saver = await fresh({ linearStorage: SHORT });
+        const chain = new ChainWriter(saver, uniqueId());
+        const [early, late] = [uniqueId("run"), uniqueId("run")];
+        for (let i = 0; i < 8; i++) {
+          await chain.step({ set: { messages: Array.from({ length: i + 1 }, (_, k) => m(k)) }, metadata: { run_id: i < 5 ? early : late } });
+        }
+        await saver.deleteForRuns([early]);
+        expect(tupleIds(await collect(saver.list(chain.config())))).toEqual(chain.ids.slice(5).reverse());
+        await expectAllReadBack(chain, [saver, await peer()], chain.ids.slice(5));
+      },
+      { requires: extended },
+    );
+
+    test(
+      "linear storage - copyThread copies whole chains; the copy reads back after the source is deleted and keeps growing",
+      async () => {
+        const saver = await fresh({ linearStorage: SHORT });
+        const chain = new ChainWriter(saver, uniqueId());
+        await grow(chain, 7);
+        const target = uniqueId();
+        await saver.copyThread(chain.threadId, target);
+        await saver.deleteThread(chain.threadId);
+        for (const reader of [saver, await peer()]) {
+          for (const id of chain.ids) {
+            expect((await reader.getTuple(threadConfig(target, "", id)))?.checkpoint.channel_values).toEqual(chain.valuesAt(id));
+          }
+        }
+        const copy = chain.continueWith(saver, target);
+        await grow(copy, 3, 7);
+        for (const id of copy.ids) expect((await (await peer()).getTuple(threadConfig(target, "", id)))?.checkpoint.channel_values).toEqual(copy.valuesAt(id));
+      },
+      { requires: extended },
+    );
+
+    test("linear storage - deleteThread removes every link of every chain", async () => {
+      const saver = await fresh({ linearStorage: SHORT });
+      const chain = new ChainWriter(saver, uniqueId());
+      await grow(chain, 7);
+      await saver.deleteThread(chain.threadId);
+      expect(await saver.getTuple(chain.config())).toBeUndefined();
+      if (harness.countThreadArtifacts) expect(await harness.countThreadArtifacts(saver, chain.threadId)).toBe(0);
+      const again = new ChainWriter(saver, chain.threadId);
+      await grow(again, 4);
+      await expectAllReadBack(again, [saver, await peer()]);
+    });
+
+    test("linear storage - disabled, every version is stored whole and reads back", async () => {
+      const saver = await fresh({ linearStorage: { enabled: false } });
+      expect(saver.linearStorage.enabled).toBe(false);
+      const chain = new ChainWriter(saver, uniqueId());
+      await grow(chain, 5);
+      await expectAllReadBack(chain, [saver, await peer()]);
+    });
+  });
+}
