@@ -73,6 +73,12 @@ export interface LinearStorageOptions {
    * @default 1000
    */
   cacheSize?: number;
+  /**
+   * Upper bound of the serialised bytes the codec keeps to compare the next version against (the
+   * oldest checkpoints are forgotten first; a forgotten parent only costs one read, or a snapshot).
+   * @default 33554432 (32 MiB)
+   */
+  cacheBytes?: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -156,10 +162,10 @@ interface ChannelState {
   base?: string;
   seq?: number;
   /**
-   * Fingerprint of the JSON bytes of the full value without its closing `]`: a later value whose bytes
-   * start the same way (then `,`) only appended elements.
+   * The JSON bytes of the full value: a later value whose bytes start with these without the closing
+   * `]` (then `,`) only appended elements.
    */
-  prefix?: { length: number; digest: string };
+  bytes?: Uint8Array;
 }
 
 /**
@@ -169,7 +175,7 @@ interface ChannelState {
  * the delta's type names the previous link. A checkpoint references one key per channel, however long
  * the chain: storage stays linear in the thread's length, and a backend fetches a chain with one range
  * scan (or a server-side walk). A read concatenates the chain's bytes and parses once. Detection needs
- * the parent's bytes, which the codec remembers (as a digest) from its own puts and reads; a miss just
+ * the parent's bytes, which the codec remembers from its own puts and reads; a miss just
  * writes a full snapshot.
  */
 export class LinearBlobCodec implements BlobCodec {
@@ -177,6 +183,9 @@ export class LinearBlobCodec implements BlobCodec {
   private readonly enabled: boolean;
   private readonly snapshotEvery: number;
   private readonly cacheSize: number;
+  private readonly cacheBytes: number;
+  private readonly sizes = new Map<string, number>();
+  private heldBytes = 0;
 
   constructor(
     protected readonly serde: SerializerProtocol,
@@ -185,21 +194,33 @@ export class LinearBlobCodec implements BlobCodec {
     this.enabled = options.enabled ?? true;
     this.snapshotEvery = Math.min(MAX_SNAPSHOT_EVERY, Math.max(1, Math.floor(options.snapshotEvery ?? 256)));
     this.cacheSize = Math.max(1, Math.floor(options.cacheSize ?? 1000));
+    this.cacheBytes = Math.max(0, Math.floor(options.cacheBytes ?? 32 * 1024 * 1024));
   }
 
   /** The settings in effect, defaults filled in. */
   get options(): Required<LinearStorageOptions> {
-    return { enabled: this.enabled, snapshotEvery: this.snapshotEvery, cacheSize: this.cacheSize };
+    return { enabled: this.enabled, snapshotEvery: this.snapshotEvery, cacheSize: this.cacheSize, cacheBytes: this.cacheBytes };
   }
 
   private key(threadId: string, ns: string, checkpointId: string): string {
     return `${threadId}\u0000${ns}\u0000${checkpointId}`;
   }
 
-  private remember(key: string, state: Map<string, ChannelState>): void {
-    this.states.delete(key);
+  /** Remembers a checkpoint's channel states; `size` counts the bytes its own (not inherited) states hold. */
+  private remember(key: string, state: Map<string, ChannelState>, size: number): void {
+    this.forget(key);
     this.states.set(key, state);
-    while (this.states.size > this.cacheSize) this.states.delete(this.states.keys().next().value as string);
+    this.sizes.set(key, size);
+    this.heldBytes += size;
+    while (this.states.size > this.cacheSize || (this.heldBytes > this.cacheBytes && this.states.size > 1)) {
+      this.forget(this.states.keys().next().value as string);
+    }
+  }
+
+  private forget(key: string): void {
+    if (!this.states.delete(key)) return;
+    this.heldBytes -= this.sizes.get(key) ?? 0;
+    this.sizes.delete(key);
   }
 
   needsParent(threadId: string, checkpointNs: string, parentCheckpointId: string | null): boolean {
@@ -209,6 +230,7 @@ export class LinearBlobCodec implements BlobCodec {
   async encode(input: EncodeInput): Promise<EncodedBlobs> {
     const parent = input.parentCheckpointId !== null ? this.states.get(this.key(input.threadId, input.checkpointNs, input.parentCheckpointId)) : undefined;
     const state = new Map<string, ChannelState>();
+    let size = 0;
     const records = await Promise.all(
       Object.entries(input.newVersions).map(async ([channel, v]): Promise<BlobRecord> => {
         const version = String(v);
@@ -220,30 +242,22 @@ export class LinearBlobCodec implements BlobCodec {
         if (!this.enabled || !Array.isArray(value) || type !== "json" || data.length < 2 || data[data.length - 1] !== CLOSE || version.includes(CHAIN_SEPARATOR)) {
           return { channel, version, type, data };
         }
-        const own = { length: data.length - 1, digest: digest(data, data.length - 1) };
+        size += data.length;
         const prev = parent?.get(channel);
-        const p = prev?.prefix;
-        if (
-          prev?.base !== undefined &&
-          prev.seq !== undefined &&
-          p &&
-          prev.seq < this.snapshotEvery &&
-          data.length > p.length + 1 &&
-          data[p.length] === (p.length === 1 ? data[p.length] : COMMA) &&
-          digest(data, p.length) === p.digest
-        ) {
+        const p = prev?.bytes;
+        if (prev?.base !== undefined && prev.seq !== undefined && p && prev.seq < this.snapshotEvery && extendsArray(data, p)) {
           // `[a,b` + `,c]` → store `[c]`: serialised elements are context-free JSON. From `[]`, `[` + `c]`.
-          const start = p.length === 1 ? 1 : p.length + 1;
+          const start = p.length === 2 ? 1 : p.length;
           const delta = new Uint8Array(data.length - start + 1);
           delta[0] = OPEN;
           delta.set(data.subarray(start), 1);
           const seq = prev.seq + 1;
           const key = chainKey(prev.base, seq, linkOf(version));
           const previousLink = prev.seq === 0 ? "" : (parseChainKey(prev.key)?.link ?? "");
-          state.set(channel, { version, key, base: prev.base, seq, prefix: own });
+          state.set(channel, { version, key, base: prev.base, seq, bytes: data });
           return { channel, version: key, type: DELTA_BLOB_PREFIX + previousLink, data: delta };
         }
-        state.set(channel, { version, key: version, base: version, seq: 0, prefix: own });
+        state.set(channel, { version, key: version, base: version, seq: 0, bytes: data });
         return { channel, version, type, data };
       }),
     );
@@ -258,7 +272,7 @@ export class LinearBlobCodec implements BlobCodec {
       refs.push([channel, known && known.version === version ? known.key : version]);
     }
     const key = this.key(input.threadId, input.checkpointNs, input.checkpointId);
-    return { records, refs, commit: () => this.remember(key, state) };
+    return { records, refs, commit: () => this.remember(key, state, size) };
   }
 
   async decode(record: CheckpointRecord, blobs: readonly BlobRecord[], versions: ChannelVersions): Promise<Record<string, unknown>> {
@@ -266,6 +280,7 @@ export class LinearBlobCodec implements BlobCodec {
     for (const b of blobs) byKey.set(blobKey(b.channel, b.version), b);
     const values: Record<string, unknown> = {};
     const state = new Map<string, ChannelState>();
+    let size = 0;
     await Promise.all(
       record.blobRefs.map(async ([channel, key]) => {
         const version = versions[channel] !== undefined ? String(versions[channel]) : chainLowerBound(key);
@@ -277,7 +292,8 @@ export class LinearBlobCodec implements BlobCodec {
         if (!tip.type.startsWith(DELTA_BLOB_PREFIX)) {
           values[channel] = await this.serde.loadsTyped(tip.type, tip.data);
           const extendable = this.enabled && tip.type === "json" && tip.data.length >= 2 && tip.data[tip.data.length - 1] === CLOSE && Array.isArray(values[channel]);
-          state.set(channel, extendable ? { version, key, base: key, seq: 0, prefix: { length: tip.data.length - 1, digest: digest(tip.data, tip.data.length - 1) } } : { version, key });
+          if (extendable) size += tip.data.length;
+          state.set(channel, extendable ? { version, key, base: key, seq: 0, bytes: tip.data } : { version, key });
           return;
         }
         const links = walkChain(key, (k) => byKey.get(blobKey(channel, k)));
@@ -291,21 +307,24 @@ export class LinearBlobCodec implements BlobCodec {
         }
         const data = concatArrays(links);
         values[channel] = await this.serde.loadsTyped(base.type, data);
-        state.set(channel, this.enabled ? { version, key, base: parsed.base, seq: parsed.seq, prefix: { length: data.length - 1, digest: digest(data, data.length - 1) } } : { version, key });
+        if (this.enabled) size += data.length;
+        state.set(channel, this.enabled ? { version, key, base: parsed.base, seq: parsed.seq, bytes: data } : { version, key });
       }),
     );
     const key = this.key(record.threadId, record.checkpointNs, record.checkpointId);
-    this.remember(key, state);
+    this.remember(key, state, size);
     return values;
   }
 
   forgetThread(threadId: string): void {
     const prefix = `${threadId}\u0000`;
-    for (const k of [...this.states.keys()]) if (k.startsWith(prefix)) this.states.delete(k);
+    for (const k of [...this.states.keys()]) if (k.startsWith(prefix)) this.forget(k);
   }
 
   reset(): void {
     this.states.clear();
+    this.sizes.clear();
+    this.heldBytes = 0;
   }
 }
 
@@ -331,6 +350,10 @@ const OPEN = 0x5b; // [
 const CLOSE = 0x5d; // ]
 const COMMA = 0x2c; // ,
 
-function digest(data: Uint8Array, length: number): string {
-  return createHash("sha256").update(data.subarray(0, length)).digest("base64");
+/** `data` is the JSON of `previous`'s array with elements appended: `[a,b` then `,c…]`, or `[]` then `[c…]`. */
+function extendsArray(data: Uint8Array, previous: Uint8Array): boolean {
+  const n = previous.length - 1; // without the closing `]`
+  if (data.length <= previous.length) return false;
+  if (n > 1 && data[n] !== COMMA) return false;
+  return Buffer.compare(Buffer.from(data.buffer, data.byteOffset, n), Buffer.from(previous.buffer, previous.byteOffset, n)) === 0;
 }
