@@ -6,7 +6,9 @@ import type { Binary, Document, Double } from "mongodb";
  *
  * Saver documents use a compound `_id` (thread, namespace, checkpoint id, ...): the natural key is the
  * primary key, so insert-if-absent and replace are plain `_id` upserts (no unique-index races), and a
- * checkpoint's blob `_id`s can be computed from its `blob_refs` and fetched with one `$in` on `_id`.
+ * checkpoint's blobs are fetched from its `blob_refs` by `_id`: plain versions with `$in`, a delta
+ * chain with one `_id` range (compound `_id`s compare field by field, so thread, namespace and channel
+ * stay fixed and only the version varies).
  * Secondary indexes on `_id.*` sub-fields give the range scans (latest checkpoint, newest first, one
  * thread).
  */
@@ -125,8 +127,12 @@ export interface CheckpointDoc {
   metadata: Bytes;
   /** `canonicalJson([key, value])` per top-level metadata key: `list({ filter })` is an exact `$all`. */
   metadata_kv: string[];
-  run_id: string | null;
-  /** `[channel, version]` of every blob this checkpoint needs. */
+  /** `metadata.run_id` (for `deleteForRuns`); absent when the metadata has none (older documents may hold null). */
+  run_id?: string | null;
+  /**
+   * One `[channel, key]` per channel: a plain key is the channel version of one blob; a chain key
+   * (`<base>~<seq>~<link>`) ends a delta chain, whose blobs are every key in `[<base>, key]` of the channel.
+   */
   blob_refs: Array<[string, string]>;
   /** When the checkpoint was stored (client clock); hides checkpoints of an expired thread's earlier life. */
   written_at: Date;

@@ -1,16 +1,30 @@
-import type { FilterCondition, ListQuery, PreparedListNamespaces, PreparedSearch } from "@langgraph-persist/core";
-import { literalPrefix } from "@langgraph-persist/core";
+import type {
+  BlobRecord,
+  CheckpointRecord,
+  FilterCondition,
+  ListQuery,
+  PreparedListNamespaces,
+  PreparedSearch,
+  StoredCheckpoint,
+  WriteRecord,
+} from "@langgraph-persist/core";
+import { literalPrefix, walkChain } from "@langgraph-persist/core";
 import { Double } from "mongodb";
 import type { Document } from "mongodb";
+import { BlobRangeSet, type ChannelRanges } from "./chains.js";
 import {
+  blobKey,
   checkpointKey,
   filterKv,
   liveAt,
   namespacePrefixQuery,
+  type BlobDoc,
   type BlobKey,
+  type Bytes,
   type CheckpointDoc,
   type SaverCollections,
   type StoreCollections,
+  type WriteDoc,
 } from "./keys.js";
 import { vectorNorm } from "./writes.js";
 
@@ -373,20 +387,35 @@ export const blobKeyString = (k: BlobKey) => JSON.stringify([k.thread_id, k.chec
 export const checkpointKeyString = (threadId: string, checkpointNs: string, checkpointId: string) => JSON.stringify([threadId, checkpointNs, checkpointId]);
 
 /**
- * One query for a whole page of checkpoints: every blob they reference (each distinct blob once, by
- * `_id`) followed, through `$unionWith`, by every pending write of every checkpoint of the page.
- * Write documents carry `__write: true`.
+ * The blobs a set of refs needs, as one filter on the blobs' `_id` index: plain versions (single-key
+ * ranges) by `$in`, each chain range as `{ _id: { $gte, $lte } }` on the compound `_id` — documents
+ * with the same fields compare field by field, so the range is exactly thread, namespace and channel
+ * equal and `chainLowerBound(ref) <= version <= ref` (bytewise, MongoDB's simple collation), one index
+ * range scan per chain.
  */
-export function blobsAndWritesPipeline(c: SaverCollections, page: readonly CheckpointRef[]): Document[] {
-  const blobIds = new Map<string, BlobKey>();
-  for (const cp of page) {
-    for (const [channel, version] of cp.blobRefs) {
-      const id: BlobKey = { thread_id: cp.threadId, checkpoint_ns: cp.checkpointNs, channel, version };
-      blobIds.set(blobKeyString(id), id);
+export function blobRangesMatch(groups: readonly ChannelRanges[]): Document {
+  const points: BlobKey[] = [];
+  const ranges: Document[] = [];
+  for (const g of groups) {
+    for (const r of g.ranges) {
+      if (r.lower === r.upper) points.push(blobKey(g.threadId, g.checkpointNs, g.channel, r.lower));
+      else ranges.push({ _id: { $gte: blobKey(g.threadId, g.checkpointNs, g.channel, r.lower), $lte: blobKey(g.threadId, g.checkpointNs, g.channel, r.upper) } });
     }
   }
+  const branches = points.length > 0 || ranges.length === 0 ? [{ _id: { $in: points } }, ...ranges] : ranges;
+  return branches.length === 1 ? branches[0] : { $or: branches };
+}
+
+/**
+ * One query for a whole page of checkpoints: every blob their refs need (ranges of one chain merged,
+ * each blob once) followed, through `$unionWith`, by every pending write of every checkpoint of the
+ * page. Write documents carry `__write: true`.
+ */
+export function blobsAndWritesPipeline(c: SaverCollections, page: readonly CheckpointRef[]): Document[] {
+  const needed = new BlobRangeSet();
+  for (const cp of page) needed.addRefs(cp.threadId, cp.checkpointNs, cp.blobRefs);
   return [
-    { $match: { _id: { $in: [...blobIds.values()] } } },
+    { $match: blobRangesMatch(needed.groups()) },
     {
       $unionWith: {
         coll: c.writes,
@@ -397,6 +426,54 @@ export function blobsAndWritesPipeline(c: SaverCollections, page: readonly Check
       },
     },
   ];
+}
+
+const bytes = (b: Bytes): Uint8Array => (b instanceof Uint8Array ? b : b.value());
+
+export function toWriteRecord(d: WriteDoc): WriteRecord {
+  return { taskId: d._id.task_id, idx: d._id.idx, channel: d.channel, type: d.type, data: bytes(d.data), taskPath: d.task_path ?? "" };
+}
+
+/**
+ * Joins a page of checkpoint documents with what `blobsAndWritesPipeline` returned: each checkpoint
+ * gets, per ref, the blobs of its chain walked from the ref down (the range may also hold sibling
+ * links of other branches, which stay out), and its pending writes.
+ */
+export function assemblePage(page: readonly CheckpointDoc[], fetched: Iterable<Document>): StoredCheckpoint[] {
+  const blobs = new Map<string, BlobRecord>();
+  const writes = new Map<string, WriteRecord[]>();
+  for (const d of fetched) {
+    if (d.__write === true) {
+      const w = d as WriteDoc;
+      const k = checkpointKeyString(w._id.thread_id, w._id.checkpoint_ns, w._id.checkpoint_id);
+      let list = writes.get(k);
+      if (!list) writes.set(k, (list = []));
+      list.push(toWriteRecord(w));
+    } else {
+      const b = d as BlobDoc;
+      blobs.set(blobKeyString(b._id), { channel: b._id.channel, version: b._id.version, type: b.type, data: bytes(b.data) });
+    }
+  }
+  return page.map((doc) => {
+    const { thread_id, checkpoint_ns, checkpoint_id } = doc._id;
+    const own: BlobRecord[] = [];
+    for (const [channel, key] of doc.blob_refs) {
+      own.push(...walkChain(key, (version) => blobs.get(blobKeyString({ thread_id, checkpoint_ns, channel, version }))));
+    }
+    const record: CheckpointRecord = {
+      threadId: thread_id,
+      checkpointNs: checkpoint_ns,
+      checkpointId: checkpoint_id,
+      parentCheckpointId: doc.parent_checkpoint_id ?? null,
+      checkpoint: { type: doc.type, data: bytes(doc.checkpoint) },
+      metadata: { type: doc.metadata_type, data: bytes(doc.metadata) },
+      // Not stored as text (filters use `metadata_kv`); core reads the metadata bytes.
+      metadataJson: "",
+      runId: doc.run_id ?? null,
+      blobRefs: doc.blob_refs,
+    };
+    return { record, blobs: own, writes: writes.get(checkpointKeyString(thread_id, checkpoint_ns, checkpoint_id)) ?? [] };
+  });
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   type WriteRecord,
 } from "@langgraph-persist/core";
 import type { ClientSession, Collection, Document } from "mongodb";
+import { LiveSet } from "./chains.js";
 import { Connection, mapMongoError, resolveConnection } from "./connection.js";
 import {
   SOURCE,
@@ -30,14 +31,14 @@ import { SAVER_MIGRATIONS, applyMigrations } from "./migrations.js";
 import type { MongoDBSaverOptions } from "./options.js";
 import {
   CHECKPOINT_SORT,
-  blobKeyString,
+  assemblePage,
   blobsAndWritesPipeline,
-  checkpointKeyString,
   checkpointsPipeline,
   listThreadsPipeline,
   refOf,
+  toWriteRecord,
 } from "./query.js";
-import { planPut, planPutWrites, threadTouchForWrites, type WriteClock, type WriteModel } from "./writes.js";
+import { chunks, garbageDeletes, planPut, planPutWrites, threadTouchForWrites, type WriteClock, type WriteModel } from "./writes.js";
 
 /** Checkpoints per `list` page: each page costs one `getMore` plus one query for its blobs and writes. */
 const PAGE_SIZE = 100;
@@ -46,24 +47,16 @@ const DELETE_CHUNK = 1000;
 
 const bytes = (b: Bytes): Uint8Array => (b instanceof Uint8Array ? b : b.value());
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-function toWriteRecord(d: WriteDoc): WriteRecord {
-  return { taskId: d._id.task_id, idx: d._id.idx, channel: d.channel, type: d.type, data: bytes(d.data), taskPath: d.task_path ?? "" };
-}
-
 /**
  * A LangGraph checkpointer on MongoDB. One document per checkpoint, one per channel version (a value
- * is stored once however many checkpoints use it), one per pending write, one per thread.
+ * is stored once however many checkpoints use it; an array that only grew stores just its new items,
+ * as a link of a delta chain), one per pending write, one per thread.
  *
  * - `put` and `putWrites` are one `bulkWrite` each (one command across collections on MongoDB 8.0+,
  *   one per collection before), inside a transaction on replica sets and sharded clusters; without a
  *   transaction the write order never exposes a checkpoint whose blobs are missing.
- * - `getTuple` is two queries: the checkpoint, then its blobs and writes together.
+ * - `getTuple` is two queries: the checkpoint, then its blobs (a delta chain as one `_id` range) and
+ *   writes together.
  * - `list` streams a cursor; each page costs one query for the blobs and writes of the whole page.
  *
  * @example
@@ -160,43 +153,8 @@ export class MongoDBSaver extends PersistSaver {
   /** Attaches blobs and writes to a page of checkpoint documents with one query. */
   private async assemble(page: CheckpointDoc[]): Promise<StoredCheckpoint[]> {
     if (page.length === 0) return [];
-    const refs = page.map(refOf);
-    const blobs = new Map<string, BlobRecord>();
-    const writes = new Map<string, WriteRecord[]>();
-    const cursor = this.coll<Document>(this.collections.blobs).aggregate(blobsAndWritesPipeline(this.collections, refs));
-    for await (const d of cursor) {
-      if (d.__write === true) {
-        const w = d as unknown as WriteDoc;
-        const k = checkpointKeyString(w._id.thread_id, w._id.checkpoint_ns, w._id.checkpoint_id);
-        let list = writes.get(k);
-        if (!list) writes.set(k, (list = []));
-        list.push(toWriteRecord(w));
-      } else {
-        const b = d as unknown as BlobDoc;
-        blobs.set(blobKeyString(b._id), { channel: b._id.channel, version: b._id.version, type: b.type, data: bytes(b.data) });
-      }
-    }
-    return page.map((doc) => {
-      const { thread_id, checkpoint_ns, checkpoint_id } = doc._id;
-      const own: BlobRecord[] = [];
-      for (const [channel, version] of doc.blob_refs) {
-        const b = blobs.get(blobKeyString({ thread_id, checkpoint_ns, channel, version }));
-        if (b) own.push(b);
-      }
-      const record: CheckpointRecord = {
-        threadId: thread_id,
-        checkpointNs: checkpoint_ns,
-        checkpointId: checkpoint_id,
-        parentCheckpointId: doc.parent_checkpoint_id ?? null,
-        checkpoint: { type: doc.type, data: bytes(doc.checkpoint) },
-        metadata: { type: doc.metadata_type, data: bytes(doc.metadata) },
-        // Not stored as text (filters use `metadata_kv`); the base class never reads it back.
-        metadataJson: "",
-        runId: doc.run_id ?? null,
-        blobRefs: doc.blob_refs,
-      };
-      return { record, blobs: own, writes: writes.get(checkpointKeyString(thread_id, checkpoint_ns, checkpoint_id)) ?? [] };
-    });
+    const fetched = await this.coll<Document>(this.collections.blobs).aggregate(blobsAndWritesPipeline(this.collections, page.map(refOf))).toArray();
+    return assemblePage(page, fetched);
   }
 
   /** With `refreshOnRead`, reading a live thread restarts its clock. */
@@ -277,32 +235,24 @@ export class MongoDBSaver extends PersistSaver {
 
   /**
    * Deletes the writes whose checkpoint is gone and the blobs no remaining checkpoint of the same
-   * namespace references. Streams the thread's checkpoint keys and blob refs (not their bytes).
+   * namespace needs: a blob stays while it lies in `[chainLowerBound(ref), ref]` of some remaining ref
+   * on its channel, so every link and base of a referenced chain stays. Streams the thread's
+   * checkpoint keys and refs and its blob and write keys (never their bytes).
    */
   private async collectGarbage(threadId: string, session: ClientSession | undefined): Promise<void> {
     const c = this.collections;
-    const liveCheckpoints = new Set<string>();
-    const liveBlobs = new Set<string>();
+    const live = new LiveSet();
     const checkpoints = this.coll<CheckpointDoc>(c.checkpoints).find({ "_id.thread_id": threadId }, { projection: { blob_refs: 1 }, session });
-    for await (const d of checkpoints) {
-      liveCheckpoints.add(checkpointKeyString(d._id.thread_id, d._id.checkpoint_ns, d._id.checkpoint_id));
-      for (const [channel, version] of d.blob_refs ?? []) {
-        liveBlobs.add(blobKeyString({ thread_id: threadId, checkpoint_ns: d._id.checkpoint_ns, channel, version }));
-      }
-    }
+    for await (const d of checkpoints) live.addCheckpoint(d);
     const deadWrites: Document[] = [];
     for await (const w of this.coll<WriteDoc>(c.writes).find({ "_id.thread_id": threadId }, { projection: { _id: 1 }, session })) {
-      if (!liveCheckpoints.has(checkpointKeyString(w._id.thread_id, w._id.checkpoint_ns, w._id.checkpoint_id))) deadWrites.push(w._id);
+      if (!live.hasCheckpoint(w._id.thread_id, w._id.checkpoint_ns, w._id.checkpoint_id)) deadWrites.push(w._id);
     }
     const deadBlobs: Document[] = [];
     for await (const b of this.coll<BlobDoc>(c.blobs).find({ "_id.thread_id": threadId }, { projection: { _id: 1 }, session })) {
-      if (!liveBlobs.has(blobKeyString(b._id))) deadBlobs.push(b._id);
+      if (!live.hasBlob(b._id)) deadBlobs.push(b._id);
     }
-    const models: WriteModel[] = [
-      ...chunks(deadWrites, DELETE_CHUNK).map((ids): WriteModel => ({ kind: "deleteMany", collection: c.writes, filter: { _id: { $in: ids } } })),
-      ...chunks(deadBlobs, DELETE_CHUNK).map((ids): WriteModel => ({ kind: "deleteMany", collection: c.blobs, filter: { _id: { $in: ids } } })),
-    ];
-    await this.connection.write(models, { session });
+    await this.connection.write(garbageDeletes(c, deadWrites, deadBlobs, DELETE_CHUNK), { session });
   }
 
   /** Points the thread document at its latest checkpoint again (root namespace first), or removes it. */

@@ -155,7 +155,8 @@ export function checkpointDoc(record: CheckpointRecord, kv: string[], now: Date)
     metadata_type: record.metadata.type,
     metadata: record.metadata.data,
     metadata_kv: kv,
-    run_id: record.runId,
+    // Absent rather than null when there is no run id (most checkpoints): reads default it to null.
+    ...(record.runId !== null ? { run_id: record.runId } : {}),
     blob_refs: record.blobRefs,
     written_at: now,
   };
@@ -209,6 +210,24 @@ export function planPutWrites(
     models.push({ kind: "updateOne", collection: c.threads, filter: { _id: threadId }, update: threadTouchForWrites(clock), upsert: false });
   }
   return models;
+}
+
+/** `items` in lists of at most `size`. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Garbage collection's deletes, by `_id` lists of at most `chunk` ids: the writes whose checkpoint is
+ * gone, then the blobs no remaining ref needs (see `LiveSet`).
+ */
+export function garbageDeletes(c: SaverCollections, deadWrites: readonly Document[], deadBlobs: readonly Document[], chunk: number): WriteModel[] {
+  return [
+    ...chunks(deadWrites, chunk).map((ids): WriteModel => ({ kind: "deleteMany", collection: c.writes, filter: { _id: { $in: ids } } })),
+    ...chunks(deadBlobs, chunk).map((ids): WriteModel => ({ kind: "deleteMany", collection: c.blobs, filter: { _id: { $in: ids } } })),
+  ];
 }
 
 // ---------------------------------------------------------------- store

@@ -30,6 +30,14 @@ function expectInvalid(fn: () => unknown, message: RegExp): void {
   expect((caught as Error).message).toMatch(message);
 }
 
+describe("saver options reach core", () => {
+  it("linearStorage passes through the constructor (what the conformance harness relies on)", () => {
+    expect(new MongoDBSaver({ url: NOWHERE, linearStorage: { snapshotEvery: 3 } }).linearStorage.snapshotEvery).toBe(3);
+    expect(new MongoDBSaver({ url: NOWHERE }).linearStorage).toMatchObject({ enabled: true, snapshotEvery: 256 });
+    expect(new MongoDBSaver({ url: NOWHERE, linearStorage: { enabled: false } }).linearStorage.enabled).toBe(false);
+  });
+});
+
 describe("options are validated up front, with typed errors", () => {
   for (const Ctor of [MongoDBSaver, MongoDBStore] as const) {
     describe(Ctor.name, () => {

@@ -1,10 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { parseFilter, scoreVectors, type PreparedSearch } from "@langgraph-persist/core";
+import { Binary } from "mongodb";
+import { DELTA_BLOB_PREFIX, chainKey, chainLowerBound, parseFilter, scoreVectors, type PreparedSearch } from "@langgraph-persist/core";
 import { saverCollections, storeCollections } from "../src/keys.js";
 import {
   SCORE_FIELD,
+  assemblePage,
   atlasSearchPipeline,
   bestScoreExpr,
+  blobRangesMatch,
   blobsAndWritesPipeline,
   checkpointMatch,
   checkpointsPipeline,
@@ -17,6 +20,7 @@ import {
 } from "../src/query.js";
 import { vectorNorm } from "../src/writes.js";
 import { evaluate } from "./support/expr.js";
+import { matchesQuery } from "./support/query.js";
 
 const NOW = new Date("2030-01-01T00:00:00Z");
 const sc = saverCollections("p_");
@@ -195,7 +199,7 @@ describe("checkpoint queries", () => {
     expect(visible({ _id: "t", expire_at: new Date("2030-01-02T00:00:00Z"), alive_since: new Date("2029-12-31T12:00:00Z") })).toBe(false);
   });
 
-  it("a page's blobs and writes are ONE query: distinct blob ids by _id, then every write of the page via $unionWith", () => {
+  it("a page's blobs and writes are ONE query: plain versions by _id $in (each blob once), then every write of the page via $unionWith", () => {
     const page = [
       { threadId: "t", checkpointNs: "", checkpointId: "c2", blobRefs: [["a", "2"], ["b", "1"]] as Array<[string, string]> },
       { threadId: "t", checkpointNs: "", checkpointId: "c1", blobRefs: [["a", "1"], ["b", "1"]] as Array<[string, string]> },
@@ -203,19 +207,133 @@ describe("checkpoint queries", () => {
     ];
     const p = blobsAndWritesPipeline(sc, page);
     expect(stageNames(p)).toEqual(["$match", "$unionWith"]);
-    const ids = (p[0].$match as { _id: { $in: Array<Record<string, string>> } })._id.$in;
     // b@1 of thread t is shared by both checkpoints and fetched once; u's b@1 is a different blob.
-    expect(ids).toEqual([
-      { thread_id: "t", checkpoint_ns: "", channel: "a", version: "2" },
-      { thread_id: "t", checkpoint_ns: "", channel: "b", version: "1" },
-      { thread_id: "t", checkpoint_ns: "", channel: "a", version: "1" },
-      { thread_id: "u", checkpoint_ns: "sub", channel: "b", version: "1" },
-    ]);
+    expect(p[0].$match).toEqual({
+      _id: {
+        $in: [
+          { thread_id: "t", checkpoint_ns: "", channel: "a", version: "1" },
+          { thread_id: "t", checkpoint_ns: "", channel: "a", version: "2" },
+          { thread_id: "t", checkpoint_ns: "", channel: "b", version: "1" },
+          { thread_id: "u", checkpoint_ns: "sub", channel: "b", version: "1" },
+        ],
+      },
+    });
+    const ids = (p[0].$match as { _id: { $in: Array<Record<string, string>> } })._id.$in;
     expect(ids.every((id) => Object.keys(id).join() === "thread_id,checkpoint_ns,channel,version")).toBe(true);
     const union = p[1].$unionWith as { coll: string; pipeline: Array<Record<string, any>> };
     expect(union.coll).toBe("p_checkpoint_writes");
     expect(union.pipeline[0].$match.$or).toHaveLength(3);
     expect(union.pipeline[0].$match.$or[2]).toEqual({ "_id.thread_id": "u", "_id.checkpoint_id": "c9", "_id.checkpoint_ns": "sub" });
+  });
+
+  it("a delta chain ref is one _id range [chainLowerBound(ref), ref] on (thread, ns, channel, version); one chain's refs merge into one range", () => {
+    const base = "000000000002.aaaaaaaa";
+    const l1 = chainKey(base, 1, "k1");
+    const l3 = chainKey(base, 3, "k3");
+    const page = [
+      { threadId: "t", checkpointNs: "", checkpointId: "c4", blobRefs: [["messages", l3], ["step", "000000000004.s"]] as Array<[string, string]> },
+      { threadId: "t", checkpointNs: "", checkpointId: "c2", blobRefs: [["messages", l1], ["step", "000000000002.s"]] as Array<[string, string]> },
+      { threadId: "t", checkpointNs: "", checkpointId: "c1", blobRefs: [["messages", base]] as Array<[string, string]> },
+    ];
+    const key = (channel: string, version: string) => ({ thread_id: "t", checkpoint_ns: "", channel, version });
+    expect(blobsAndWritesPipeline(sc, page)[0].$match).toEqual({
+      $or: [
+        { _id: { $in: [key("step", "000000000002.s"), key("step", "000000000004.s")] } },
+        { _id: { $gte: key("messages", base), $lte: key("messages", l3) } },
+      ],
+    });
+    // Two chains of one channel (a snapshot started a new one) stay two ranges: the gap is not fetched.
+    const next = "000000000300.bbbbbbbb";
+    const two = [
+      { threadId: "t", checkpointNs: "", checkpointId: "c300", blobRefs: [["messages", chainKey(next, 1, "x")]] as Array<[string, string]> },
+      { threadId: "t", checkpointNs: "", checkpointId: "c4", blobRefs: [["messages", l3]] as Array<[string, string]> },
+    ];
+    expect(blobsAndWritesPipeline(sc, two)[0].$match).toEqual({
+      $or: [
+        { _id: { $gte: key("messages", base), $lte: key("messages", l3) } },
+        { _id: { $gte: key("messages", next), $lte: key("messages", chainKey(next, 1, "x")) } },
+      ],
+    });
+  });
+
+  it("a page whose checkpoints reference no blobs matches nothing (never an empty $or, which the server rejects)", () => {
+    const p = blobsAndWritesPipeline(sc, [{ threadId: "t", checkpointNs: "", checkpointId: "c1", blobRefs: [] }]);
+    expect(p[0].$match).toEqual({ _id: { $in: [] } });
+    expect(blobRangesMatch([])).toEqual({ _id: { $in: [] } });
+  });
+
+  it("the blob $match selects exactly the blobs of each ref's thread/ns/channel with key in [chainLowerBound(ref), ref] (bytewise), on a random corpus", () => {
+    let x = 5;
+    const next = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)];
+    const bases = ["5", "50", "5.a", "6", "\uffff", "\u{1f600}", "000000000003.x"];
+    const key = () => (next() < 0.4 ? pick(bases) : chainKey(pick(bases), 1 + Math.floor(next() * 40), pick(["a", "b", "\u{1f600}"])));
+    const threads = ["t", "t2"];
+    const namespaces = ["", "sub", "sub:x"];
+    const channels = ["messages", "messages2", "m"];
+    const corpus = Array.from({ length: 500 }, () => ({ _id: { thread_id: pick(threads), checkpoint_ns: pick(namespaces), channel: pick(channels), version: key() } }));
+    const bytewise = (a: string, b: string) => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+    for (let round = 0; round < 40; round++) {
+      const page = Array.from({ length: 1 + Math.floor(next() * 5) }, (_, i) => ({
+        threadId: pick(threads),
+        checkpointNs: pick(namespaces),
+        checkpointId: `c${i}`,
+        blobRefs: Array.from({ length: 1 + Math.floor(next() * 3) }, () => [pick(channels), key()]) as Array<[string, string]>,
+      }));
+      const match = blobsAndWritesPipeline(sc, page)[0].$match as Record<string, unknown>;
+      for (const doc of corpus) {
+        const b = doc._id;
+        const expected = page.some(
+          (cp) =>
+            cp.threadId === b.thread_id &&
+            cp.checkpointNs === b.checkpoint_ns &&
+            cp.blobRefs.some(([ch, ref]) => ch === b.channel && bytewise(chainLowerBound(ref), b.version) <= 0 && bytewise(b.version, ref) <= 0),
+        );
+        expect(matchesQuery(match, doc)).toBe(expected);
+      }
+    }
+  });
+
+  it("assemblePage gives each checkpoint the chain walked from each ref (sibling links fetched by the range stay out) and its writes", () => {
+    const S = "000000000002.aaaaaaaa";
+    const l1 = chainKey(S, 1, "k1");
+    const l2 = chainKey(S, 2, "k2");
+    const sib = chainKey(S, 2, "zz");
+    const blob = (channel: string, version: string, type: string, data: Uint8Array | Binary, thread = "t") => ({ _id: { thread_id: thread, checkpoint_ns: "", channel, version }, type, data });
+    const enc = (x: string) => new TextEncoder().encode(x);
+    const fetched = [
+      blob("messages", S, "json", new Binary(enc('["a"]'))),
+      blob("messages", l1, DELTA_BLOB_PREFIX, enc('["b"]')),
+      blob("messages", l2, `${DELTA_BLOB_PREFIX}k1`, enc('["c"]')),
+      blob("messages", sib, `${DELTA_BLOB_PREFIX}k1`, enc('["other"]')),
+      blob("step", "3", "json", enc("3")),
+      blob("messages", S, "json", enc('["u"]'), "u"),
+      { _id: { thread_id: "t", checkpoint_ns: "", checkpoint_id: "c3", task_id: "task", idx: 0 }, channel: "messages", type: "json", data: new Binary(enc("1")), task_path: "p", __write: true },
+    ];
+    const doc = (id: string, refs: Array<[string, string]>, thread = "t") => ({
+      _id: { thread_id: thread, checkpoint_ns: "", checkpoint_id: id },
+      parent_checkpoint_id: null,
+      type: "json",
+      checkpoint: new Binary(enc("{}")),
+      metadata_type: "json",
+      metadata: enc("{}"),
+      metadata_kv: [],
+      blob_refs: refs,
+      written_at: NOW,
+    });
+    const [c3, c2, u1] = assemblePage([doc("c3", [["messages", l2], ["step", "3"]]), doc("c2", [["messages", l1], ["gone", "9"]]), doc("c1", [["messages", S]], "u")], fetched);
+    const versions = (blobs: Array<{ channel: string; version: string }>) => blobs.map((b) => `${b.channel}@${b.version}`);
+    expect(versions(c3.blobs)).toEqual([`messages@${l2}`, `messages@${l1}`, `messages@${S}`, "step@3"]);
+    // The sibling link lies inside c3's range but is not on its chain; a missing blob is simply absent (core reports it).
+    expect(versions(c2.blobs)).toEqual([`messages@${l1}`, `messages@${S}`]);
+    expect(versions(u1.blobs)).toEqual([`messages@${S}`]);
+    expect(new TextDecoder().decode(u1.blobs[0].data)).toBe('["u"]');
+    expect(c3.blobs[2].data).toBeInstanceOf(Uint8Array);
+    expect(new TextDecoder().decode(c3.blobs[2].data)).toBe('["a"]');
+    expect(c3.writes.map((w) => ({ ...w, data: new TextDecoder().decode(w.data) }))).toEqual([{ taskId: "task", idx: 0, channel: "messages", type: "json", data: "1", taskPath: "p" }]);
+    expect(c2.writes).toEqual([]);
+    expect(c3.record).toMatchObject({ threadId: "t", checkpointNs: "", checkpointId: "c3", parentCheckpointId: null, runId: null, blobRefs: [["messages", l2], ["step", "3"]] });
+    expect(new TextDecoder().decode(c3.record.checkpoint.data)).toBe("{}");
   });
 
   it("listThreads reads the thread index newest first, filters on the latest metadata, joins the checkpoint by _id", () => {

@@ -115,6 +115,58 @@ if (url === undefined) {
       expect(sent).toHaveLength(6);
     }, 60_000);
 
+    it("delta chains: getTuple is still two queries, a list page one blob query; prune keep_latest keeps exactly the latest chain", async () => {
+      const chained = new MongoDBSaver({ client, dbName: TEST_DB, collectionPrefix, linearStorage: { snapshotEvery: 4 } });
+      await chained.setup();
+      try {
+        const thread = uniqueId();
+        const messages: string[] = [];
+        let parent: string | undefined;
+        let version: string | undefined;
+        for (let i = 0; i < 10; i++) {
+          messages.push(`message ${i}`);
+          version = String(chained.getNextVersion(version));
+          const id = `c${String(i).padStart(4, "0")}`;
+          await chained.put(
+            { configurable: { thread_id: thread, checkpoint_id: parent } },
+            checkpoint(id, { messages: [...messages] }, { messages: version }),
+            { source: "loop", step: i, parents: {} },
+            { messages: version },
+          );
+          parent = id;
+        }
+        const blobs = chained.client.db(TEST_DB).collection(chained.collections.blobs);
+        // 10 versions with a snapshot every 4 deltas: snapshot, 4 links, snapshot, 4 links.
+        expect(await blobs.countDocuments({ "_id.thread_id": thread })).toBe(10);
+        const cold = new MongoDBSaver({ client, dbName: TEST_DB, collectionPrefix, linearStorage: { snapshotEvery: 4 } });
+        await cold.setup();
+        const sent = await commands(async () => {
+          expect((await cold.getTuple({ configurable: { thread_id: thread } }))?.checkpoint.channel_values).toEqual({ messages });
+        });
+        expect(sent).toEqual(["aggregate:checkpoints", "aggregate:checkpoint_blobs"]);
+        const listed = await commands(async () => {
+          let n = 0;
+          for await (const t of cold.list({ configurable: { thread_id: thread } })) {
+            expect(t.checkpoint.channel_values).toEqual({ messages: messages.slice(0, 10 - n) });
+            n++;
+          }
+          expect(n).toBe(10);
+        });
+        expect(listed.filter((c) => c === "aggregate:checkpoint_blobs")).toHaveLength(1);
+        await cold.close();
+
+        await chained.prune([thread], { strategy: "keep_latest" });
+        // The latest (c0009) is link 4 of the second chain: its base and four links remain, nothing else.
+        expect(await blobs.countDocuments({ "_id.thread_id": thread })).toBe(5);
+        const fresh = new MongoDBSaver({ client, dbName: TEST_DB, collectionPrefix });
+        await fresh.setup();
+        expect((await fresh.getTuple({ configurable: { thread_id: thread } }))?.checkpoint.channel_values).toEqual({ messages });
+        await fresh.close();
+      } finally {
+        await chained.close();
+      }
+    });
+
     it("store batch: all gets in one query, each search one aggregation, all puts one bulk write", async () => {
       const ns = [uniqueId("rt")];
       await store.batch([1, 2, 3].map((i) => ({ namespace: ns, key: `k${i}`, value: { i } })));

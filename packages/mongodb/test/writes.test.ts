@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { CheckpointRecord, PreparedPut, WriteRecord } from "@langgraph-persist/core";
+import { DELTA_BLOB_PREFIX, chainKey, type CheckpointRecord, type PreparedPut, type WriteRecord } from "@langgraph-persist/core";
 import { describeDeployment } from "../src/connection.js";
 import { saverCollections, storeCollections } from "../src/keys.js";
 import {
   executeWrites,
+  garbageDeletes,
   groupByCollection,
   itemUpdate,
   planPut,
@@ -93,6 +94,52 @@ describe("put: one bulk write, blobs before the checkpoint before the thread doc
     const client = recordingTarget(true);
     await executeWrites(client.target, models);
     expect(client.calls).toEqual(["client.bulkWrite db.p_checkpoint_blobs,db.p_checkpoint_blobs,db.p_checkpoints,db.p_checkpoint_threads"]);
+  });
+});
+
+describe("put of a delta chain link", () => {
+  const base = "000000000002.aaaaaaaa";
+  const link = chainKey(base, 2, "k2");
+  const models = planPut(sc, record({ checkpointId: "c3", parentCheckpointId: "c2", runId: null, blobRefs: [["messages", link], ["step", "000000000003.s"]] }), [
+    { channel: "messages", version: link, type: `${DELTA_BLOB_PREFIX}k1`, data: bytes('["hi"]') },
+    { channel: "step", version: "000000000003.s", type: "json", data: bytes("3") },
+  ], { now: NOW });
+
+  it("stores the delta under its chain key (insert-if-absent) before the checkpoint that references it", () => {
+    expect(models.map((m) => `${m.kind}:${m.collection}`)).toEqual([
+      "updateOne:p_checkpoint_blobs",
+      "updateOne:p_checkpoint_blobs",
+      "replaceOne:p_checkpoints",
+      "updateOne:p_checkpoint_threads",
+    ]);
+    expect(models[0]).toEqual({
+      kind: "updateOne",
+      collection: "p_checkpoint_blobs",
+      filter: { _id: { thread_id: "t", checkpoint_ns: "", channel: "messages", version: link } },
+      update: { $setOnInsert: { type: "+k1", data: bytes('["hi"]') } },
+      upsert: true,
+    });
+  });
+
+  it("the checkpoint keeps one ref per channel (the chain key) and no run_id field when there is no run id", () => {
+    const doc = (models[2] as Extract<WriteModel, { kind: "replaceOne" }>).replacement;
+    expect(doc.blob_refs).toEqual([["messages", link], ["step", "000000000003.s"]]);
+    expect(Object.keys(doc)).toEqual(["_id", "parent_checkpoint_id", "type", "checkpoint", "metadata_type", "metadata", "metadata_kv", "blob_refs", "written_at"]);
+    expect("run_id" in doc).toBe(false);
+  });
+});
+
+describe("garbage collection deletes", () => {
+  it("dead writes, then dead blobs, by _id lists of at most the chunk size", () => {
+    const w = (i: number) => ({ thread_id: "t", checkpoint_ns: "", checkpoint_id: `c${i}`, task_id: "x", idx: 0 });
+    const b = (i: number) => ({ thread_id: "t", checkpoint_ns: "", channel: "a", version: String(i) });
+    const models = garbageDeletes(sc, [w(1), w(2), w(3)], [b(1), b(2)], 2);
+    expect(models).toEqual([
+      { kind: "deleteMany", collection: "p_checkpoint_writes", filter: { _id: { $in: [w(1), w(2)] } } },
+      { kind: "deleteMany", collection: "p_checkpoint_writes", filter: { _id: { $in: [w(3)] } } },
+      { kind: "deleteMany", collection: "p_checkpoint_blobs", filter: { _id: { $in: [b(1), b(2)] } } },
+    ]);
+    expect(garbageDeletes(sc, [], [], 1000)).toEqual([]);
   });
 });
 
