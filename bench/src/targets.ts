@@ -121,7 +121,11 @@ export async function dropRedisPrefix(url: string, prefix: string): Promise<void
 
 // ---------------------------------------------------------------- storage measurement
 
-/** Sums the byte length of every Uint8Array and string reachable from `root` (numbers count 8). */
+/**
+ * Bytes a structure holds: the byte length of every Uint8Array and string reachable from `root`, 8 per
+ * number, 16 per object or array header and 8 per property slot, Map/Set entry or array element. Property
+ * names are not counted per object: V8 shares them between objects of the same shape.
+ */
 export function heldBytes(root: unknown, seen = new Set<unknown>()): number {
   if (root === null || root === undefined) return 0;
   if (typeof root === "string") return Buffer.byteLength(root);
@@ -130,16 +134,16 @@ export function heldBytes(root: unknown, seen = new Set<unknown>()): number {
   if (seen.has(root)) return 0;
   seen.add(root);
   if (ArrayBuffer.isView(root)) return root.byteLength;
-  let total = 0;
+  let total = 16;
   if (root instanceof Map) {
-    for (const [k, v] of root) total += heldBytes(k, seen) + heldBytes(v, seen);
+    for (const [k, v] of root) total += 8 + heldBytes(k, seen) + heldBytes(v, seen);
     return total;
   }
   if (root instanceof Set) {
-    for (const v of root) total += heldBytes(v, seen);
+    for (const v of root) total += 8 + heldBytes(v, seen);
     return total;
   }
-  for (const [k, v] of Object.entries(root)) total += Buffer.byteLength(k) + heldBytes(v, seen);
+  for (const v of Object.values(root)) total += 8 + heldBytes(v, seen);
   return total;
 }
 

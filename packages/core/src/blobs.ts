@@ -133,13 +133,18 @@ export function previousChainKey(key: string, type: string): string | undefined 
  * then reports it.
  */
 export function walkChain(key: string, get: (key: string) => BlobRecord | undefined): BlobRecord[] {
-  const out: BlobRecord[] = [];
-  let current: string | undefined = key;
-  for (let guard = 0; current !== undefined && guard <= MAX_SNAPSHOT_EVERY + 1; guard++) {
-    const blob = get(current);
+  const tip = get(key);
+  if (!tip) return [];
+  const out = [tip];
+  const parsed = tip.type.startsWith(DELTA_BLOB_PREFIX) ? parseChainKey(key) : undefined;
+  if (!parsed) return out;
+  let type = tip.type;
+  for (let seq = parsed.seq - 1; seq >= 0; seq--) {
+    const blob = get(seq === 0 ? parsed.base : chainKey(parsed.base, seq, type.slice(DELTA_BLOB_PREFIX.length)));
     if (!blob) break;
     out.push(blob);
-    current = previousChainKey(current, blob.type);
+    if (seq === 0 || !blob.type.startsWith(DELTA_BLOB_PREFIX)) break;
+    type = blob.type;
   }
   return out;
 }

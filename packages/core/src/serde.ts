@@ -156,12 +156,8 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 function containsAscii(hay: Uint8Array, needle: Uint8Array): boolean {
-  const first = needle[0];
-  outer: for (let i = hay.indexOf(first); i !== -1 && i <= hay.length - needle.length; i = hay.indexOf(first, i + 1)) {
-    for (let j = 1; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
+  // Buffer#indexOf searches natively (memmem), an order of magnitude faster than a JS loop on large values.
+  return Buffer.from(hay.buffer, hay.byteOffset, hay.byteLength).indexOf(needle) !== -1;
 }
 
 /** A fresh upstream `JsonPlusSerializer`, taken from the upstream `MemorySaver` default. */

@@ -332,14 +332,57 @@ export function scoreVectors(vectors: ReadonlyArray<ArrayLike<number>>, query: A
  * vector was given — unscored items after scored ones — else by `updatedAt` desc; then pages.
  */
 export function rankAndPage<T extends { item: Item; score?: number }>(candidates: T[], search: PreparedSearch): SearchItem[] {
-  const byUpdated = (a: T, b: T) => b.item.updatedAt.getTime() - a.item.updatedAt.getTime() || (a.item.key < b.item.key ? -1 : a.item.key > b.item.key ? 1 : 0);
-  const sorted = [...candidates].sort((a, b) => {
-    if (search.queryVector) {
-      if (a.score !== undefined && b.score !== undefined && a.score !== b.score) return b.score - a.score;
-      if (a.score !== undefined && b.score === undefined) return -1;
-      if (a.score === undefined && b.score !== undefined) return 1;
+  const ranked = topRanked(
+    candidates,
+    search.offset + search.limit,
+    (c) => c.score,
+    (c) => c.item.updatedAt.getTime(),
+    (c) => c.item.key,
+    search.queryVector !== undefined,
+  );
+  return ranked.slice(search.offset).map((c) => (search.queryVector && c.score !== undefined ? { ...c.item, score: c.score } : { ...c.item }));
+}
+
+/**
+ * The first `count` candidates in search order (score desc when `byScore`, unscored last; then
+ * `updatedAt` desc; then key). Selects with a bounded insertion list when `count` is small, so a
+ * `limit: 10` search over many candidates does not sort them all.
+ */
+export function topRanked<T>(
+  candidates: readonly T[],
+  count: number,
+  score: (c: T) => number | undefined,
+  updatedAt: (c: T) => number,
+  key: (c: T) => string,
+  byScore: boolean,
+): T[] {
+  const before = (a: T, b: T): boolean => {
+    if (byScore) {
+      const sa = score(a);
+      const sb = score(b);
+      if (sa !== undefined && sb !== undefined && sa !== sb) return sa > sb;
+      if (sa !== undefined && sb === undefined) return true;
+      if (sa === undefined && sb !== undefined) return false;
     }
-    return byUpdated(a, b);
-  });
-  return sorted.slice(search.offset, search.offset + search.limit).map((c) => (search.queryVector && c.score !== undefined ? { ...c.item, score: c.score } : { ...c.item }));
+    const ua = updatedAt(a);
+    const ub = updatedAt(b);
+    if (ua !== ub) return ua > ub;
+    return key(a) < key(b);
+  };
+  if (count <= 0) return [];
+  if (count > 256 || count * 8 >= candidates.length) {
+    return [...candidates].sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0)).slice(0, count);
+  }
+  const top: T[] = [];
+  for (const c of candidates) {
+    if (top.length === count && !before(c, top[count - 1])) continue;
+    let i = top.length === count ? count - 1 : top.length;
+    if (top.length < count) top.push(c);
+    while (i > 0 && before(c, top[i - 1])) {
+      top[i] = top[i - 1];
+      i--;
+    }
+    top[i] = c;
+  }
+  return top;
 }

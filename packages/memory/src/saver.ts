@@ -24,8 +24,6 @@ interface ThreadData {
   blobs: Map<string, BlobRecord>;
   /** `ns \0 checkpointId` → `taskId \0 idx` → write. */
   writes: Map<string, Map<string, WriteRecord>>;
-  /** Parsed metadata per checkpoint id, for filters. */
-  metadata: Map<string, Record<string, unknown>>;
   expiresAt: number | null;
 }
 
@@ -38,6 +36,8 @@ export class MemoryCheckpointData {
 const blobKey = (ns: string, channel: string, version: string) => `${ns}\u0000${channel}\u0000${version}`;
 const cpKey = (ns: string, id: string) => `${ns}\u0000${id}`;
 const newest = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0);
+/** Metadata is kept once, as the JSON text the saver put; filters parse it when they need it. */
+const parsedMetadata = (r: CheckpointRecord) => JSON.parse(r.metadataJson) as Record<string, unknown>;
 
 /**
  * A checkpointer that keeps everything in process memory: for tests, demos and single-process
@@ -90,7 +90,7 @@ export class MemorySaver extends PersistSaver {
       t = undefined;
     }
     if (!t && mode === "write") {
-      t = { checkpoints: new Map(), blobs: new Map(), writes: new Map(), metadata: new Map(), expiresAt: null };
+      t = { checkpoints: new Map(), blobs: new Map(), writes: new Map(), expiresAt: null };
       this.threads.set(threadId, t);
     }
     if (t && this.ttl && (mode === "write" || this.ttl.refreshOnRead)) t.expiresAt = now + minutesToMs(this.ttl.defaultTtl);
@@ -114,7 +114,6 @@ export class MemorySaver extends PersistSaver {
     let nsMap = t.checkpoints.get(record.checkpointNs);
     if (!nsMap) t.checkpoints.set(record.checkpointNs, (nsMap = new Map()));
     nsMap.set(record.checkpointId, record);
-    t.metadata.set(cpKey(record.checkpointNs, record.checkpointId), JSON.parse(record.metadataJson) as Record<string, unknown>);
   }
 
   protected async _putWrites(threadId: string, ns: string, checkpointId: string, writes: WriteRecord[]): Promise<void> {
@@ -141,6 +140,7 @@ export class MemorySaver extends PersistSaver {
 
   protected async *_list(query: ListQuery): AsyncIterable<StoredCheckpoint> {
     const candidates: Array<{ t: ThreadData; record: CheckpointRecord }> = [];
+    const filter = query.filter ? Object.fromEntries(query.filter.map(([k, json]) => [k, JSON.parse(json) as unknown])) : undefined;
     const threadIds = query.threadId !== undefined ? [query.threadId] : [...this.threads.keys()];
     for (const threadId of threadIds) {
       const t = this.thread(threadId, "read");
@@ -150,7 +150,7 @@ export class MemorySaver extends PersistSaver {
         for (const [id, record] of nsMap) {
           if (query.checkpointId !== undefined && id !== query.checkpointId) continue;
           if (query.before !== undefined && id >= query.before) continue;
-          if (query.filter && !metadataMatches(t.metadata.get(cpKey(ns, id)), Object.fromEntries(query.filter.map(([k, json]) => [k, JSON.parse(json)])))) continue;
+          if (filter && !metadataMatches(parsedMetadata(record), filter)) continue;
           candidates.push({ t, record });
         }
       }
@@ -176,7 +176,6 @@ export class MemorySaver extends PersistSaver {
           if (record.runId === null || !runs.has(record.runId)) continue;
           nsMap.delete(id);
           t.writes.delete(cpKey(ns, id));
-          t.metadata.delete(cpKey(ns, id));
         }
       }
       this.collectBlobs(t);
@@ -209,7 +208,6 @@ export class MemorySaver extends PersistSaver {
     }
     for (const [k, b] of src.blobs) if (!dst.blobs.has(k)) dst.blobs.set(k, b);
     for (const [k, m] of src.writes) dst.writes.set(k, new Map(m));
-    for (const [k, md] of src.metadata) dst.metadata.set(k, md);
   }
 
   protected async _pruneKeepLatest(threadIds: string[]): Promise<void> {
@@ -223,7 +221,6 @@ export class MemorySaver extends PersistSaver {
           if (k === latest) continue;
           nsMap.delete(k);
           t.writes.delete(cpKey(ns, k));
-          t.metadata.delete(cpKey(ns, k));
         }
       }
       this.collectBlobs(t);
@@ -243,7 +240,7 @@ export class MemorySaver extends PersistSaver {
       for (const r of nsMap.values()) if (!latest || r.checkpointId > latest.checkpointId) latest = r;
       if (!latest) continue;
       if (options.before !== undefined && latest.checkpointId >= options.before) continue;
-      if (filter && !metadataMatches(t.metadata.get(cpKey(latest.checkpointNs, latest.checkpointId)), filter)) continue;
+      if (filter && !metadataMatches(parsedMetadata(latest), filter)) continue;
       out.push({ threadId, checkpointId: latest.checkpointId, checkpointNs: latest.checkpointNs, checkpoint: latest.checkpoint, metadata: latest.metadata, metadataJson: latest.metadataJson });
     }
     out.sort((a, b) => newest(a.checkpointId, b.checkpointId));

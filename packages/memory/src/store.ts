@@ -1,12 +1,11 @@
 import {
   PersistStore,
-  decodeNamespace,
   hasNamespacePrefix,
   isExpired,
   matchesConditions,
   minutesToMs,
-  rankAndPage,
   scoreVectors,
+  topRanked,
   selectNamespaces,
   startSweeper,
   type BatchPlan,
@@ -124,7 +123,7 @@ export class InMemoryStore extends PersistStore {
       items.set(p.key, {
         namespace: p.namespace,
         key: p.key,
-        value: structuredClone(p.value),
+        value: copyValue(p.value),
         createdAt: prev?.createdAt ?? now,
         updatedAt: now,
         ttlMinutes: p.ttlMinutes,
@@ -136,26 +135,54 @@ export class InMemoryStore extends PersistStore {
   }
 
   private runSearch(s: PreparedSearch, now: number, touched: Set<StoredItem>): SearchItem[] {
-    const candidates: Array<{ item: Item; score?: number; stored: StoredItem }> = [];
-    for (const [ns, items] of this.data) {
-      if (!hasNamespacePrefix(decodeNamespace(ns), s.namespacePrefix)) continue;
+    // Candidates are the stored items themselves; only the returned page becomes (copied) Items.
+    const candidates: Array<{ score?: number; stored: StoredItem }> = [];
+    for (const items of this.data.values()) {
+      let first = true;
       for (const it of items.values()) {
+        if (first && !hasNamespacePrefix(it.namespace, s.namespacePrefix)) break;
+        first = false;
         if (isExpired(it.expiresAt, now) || !matchesConditions(it.value, s.conditions)) continue;
-        const score = s.queryVector ? scoreVectors(it.vectors, s.queryVector) : undefined;
-        // Candidates share the stored value; only the returned page is copied.
-        candidates.push({ item: { namespace: it.namespace, key: it.key, value: it.value, createdAt: new Date(it.createdAt), updatedAt: new Date(it.updatedAt) }, score, stored: it });
+        candidates.push({ score: s.queryVector ? scoreVectors(it.vectors, s.queryVector) : undefined, stored: it });
       }
     }
-    const page = rankAndPage(candidates, s).map((p) => ({ ...p, namespace: [...p.namespace], value: structuredClone(p.value) }));
-    const byKey = new Map(candidates.map((c) => [`${c.item.namespace.join(".")}\u0000${c.item.key}`, c.stored]));
-    for (const p of page) {
-      const st = byKey.get(`${p.namespace.join(".")}\u0000${p.key}`);
-      if (st) touched.add(st);
-    }
-    return page;
+    const ranked = topRanked(candidates, s.offset + s.limit, (c) => c.score, (c) => c.stored.updatedAt, (c) => c.stored.key, s.queryVector !== undefined);
+    return ranked.slice(s.offset).map((c) => {
+      touched.add(c.stored);
+      const item = toItem(c.stored);
+      return s.queryVector && c.score !== undefined ? { ...item, score: c.score } : item;
+    });
   }
 }
 
 function toItem(it: StoredItem): Item {
-  return { namespace: [...it.namespace], key: it.key, value: structuredClone(it.value), createdAt: new Date(it.createdAt), updatedAt: new Date(it.updatedAt) };
+  return { namespace: [...it.namespace], key: it.key, value: copyValue(it.value), createdAt: new Date(it.createdAt), updatedAt: new Date(it.updatedAt) };
+}
+
+/**
+ * A deep copy, so callers never share (and mutate) stored values: plain objects, arrays and primitives
+ * are copied directly (several times faster than `structuredClone` for JSON-like values); anything
+ * else (Date, Map, typed arrays, ...) goes through `structuredClone`.
+ */
+function copyValue<T>(value: T): T {
+  return copyPlain(value) as T;
+}
+
+function copyPlain(value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = copyPlain(value[i]);
+    return out;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value)) {
+    const v = copyPlain((value as Record<string, unknown>)[k]);
+    // An own "__proto__" key (JSON.parse makes those) stays a key, never becomes the prototype.
+    if (k === "__proto__") Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[k] = v;
+  }
+  return out;
 }
