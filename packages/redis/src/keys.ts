@@ -13,7 +13,7 @@ import { InvalidArgumentError } from "@langgraph-persist/core";
  * | `{<prefix>:s}`             | the whole store: items, namespace index, per-namespace order | a `batch()` is one atomic script, searches span namespaces |
  * | `{<prefix>:m}`             | layout version and the setup lock                        | setup bookkeeping                          |
  *
- * Per thread the key count is constant per namespace (`1 + 4 × namespaces`), not per checkpoint, so
+ * Per thread the key count is constant per namespace (`1 + 3 × namespaces`), not per checkpoint, so
  * refreshing a thread's TTL on every write costs O(namespaces). Scripts receive one key of the tag in
  * `KEYS` (for routing and for a client-side `keyPrefix`) and derive the others from it.
  */
@@ -70,11 +70,67 @@ export function unpackList(buf: Buffer): Buffer[] {
   return out;
 }
 
+/**
+ * A fixed dictionary of JSON fragments every LangGraph checkpoint and its metadata repeat (the keys of the
+ * checkpoint format, the metadata `source`/`step`/`parents` keys, the framework's channel names and the zero
+ * padding of core's channel versions). Rows store JSON text with each fragment replaced by one control byte
+ * (0x01-0x1f), which JSON text never contains unescaped. Text that does contain a byte below 0x20 is stored
+ * as `\0` + the text, unchanged. The list is part of the storage layout: entries may only be appended.
+ */
+export const JSON_FRAGMENTS: readonly string[] = [
+  '{"v":4,"ts":"',
+  '","channel_versions":{',
+  '},"versions_seen":{',
+  '"000000000',
+  '"__start__":',
+  '"messages":',
+  '"branch:to:',
+  '{"source":"loop","step":',
+  '{"source":"input","step":',
+  '{"source":"update","step":',
+  '{"source":"fork","step":',
+  ',"parents":{}}',
+  ',"parents":{',
+  '"__input__":{}',
+  '"__pregel_tasks":',
+  ',"run_id":"',
+];
+
+const FRAGMENT_RE = new RegExp(
+  [...JSON_FRAGMENTS]
+    .sort((a, b) => b.length - a.length)
+    .map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+    .join("|"),
+  "g",
+);
+const FRAGMENT_CODE = new Map(JSON_FRAGMENTS.map((f, i) => [f, String.fromCharCode(i + 1)]));
+const CONTROL_RE = /[\u0000-\u001f]/;
+const CODE_RE = /[\u0001-\u001f]/g;
+const expandCode = (c: string): string => JSON_FRAGMENTS[c.charCodeAt(0) - 1] ?? c;
+
+/** JSON text (any string) → its stored form (see `JSON_FRAGMENTS`). */
+export function packJson(text: string): string {
+  if (CONTROL_RE.test(text)) return `\u0000${text}`;
+  return text.replace(FRAGMENT_RE, (f) => FRAGMENT_CODE.get(f)!);
+}
+
+/** Inverse of `packJson`; `latin1` when the text is raw bytes (checkpoint data), else UTF-8. */
+export function unpackJson(stored: Buffer, encoding: "utf8" | "latin1"): string {
+  if (stored.length > 0 && stored[0] === 0) return stored.toString(encoding, 1);
+  return stored.toString(encoding).replace(CODE_RE, expandCode);
+}
+
+/** The dictionary as a Lua table literal, byte → fragment, so the scripts expand exactly what TS wrote. */
+export function luaFragmentTable(): string {
+  const lit = (s: string) => `'${[...Buffer.from(s, "utf8")].map((b) => `\\${b}`).join("")}'`;
+  return `{${JSON_FRAGMENTS.map((f, i) => `[${lit(String.fromCharCode(i + 1))}] = ${lit(f)}`).join(", ")}}`;
+}
+
 /** Checkpointer keys of one saver. */
 export class SaverKeys {
   constructor(readonly prefix: string) {}
 
-  /** The routing key of a thread's tag: its namespace registry. Scripts derive `<tag>:ids:<ns>` etc. from it. */
+  /** The routing key of a thread's tag: its namespace registry. Scripts derive `<tag>:cp:<ns>` etc. from it. */
   thread(threadId: string): string {
     return `{${this.prefix}:t:${encodeTagPart(threadId)}}:ns`;
   }
@@ -84,10 +140,10 @@ export class SaverKeys {
     return `{${this.prefix}:t:${encodeTagPart(threadId)}}:w:${ns}`;
   }
 
-  /** Every per-thread key, for tests and tools: `<tag>:ns`, and per namespace `ids`, `cp`, `w`, `b`. */
+  /** Every per-thread key, for tests and tools: `<tag>:ns`, and per namespace `cp`, `w`, `b`. */
   threadKeys(threadId: string, namespaces: readonly string[]): string[] {
     const tag = `{${this.prefix}:t:${encodeTagPart(threadId)}}`;
-    return [`${tag}:ns`, ...namespaces.flatMap((ns) => [`${tag}:ids:${ns}`, `${tag}:cp:${ns}`, `${tag}:w:${ns}`, `${tag}:b:${ns}`])];
+    return [`${tag}:ns`, ...namespaces.flatMap((ns) => [`${tag}:cp:${ns}`, `${tag}:w:${ns}`, `${tag}:b:${ns}`])];
   }
 
   /** Pattern matching every key of one thread (tests only: SCAN is never used by the saver). */

@@ -2,6 +2,7 @@ import {
   InvalidArgumentError,
   PersistSaver,
   metadataMatches,
+  previousChainKey,
   minutesToMs,
   startSweeper,
   type BlobRecord,
@@ -14,7 +15,7 @@ import {
   type WriteRecord,
 } from "@langgraph-persist/core";
 import { RedisConnection, type RedisArg } from "./connection.js";
-import { INDEX_SEPARATOR, SaverKeys, packList, unpackList } from "./keys.js";
+import { INDEX_SEPARATOR, SaverKeys, packJson, packList, unpackJson, unpackList } from "./keys.js";
 import type { RedisSaverOptions } from "./options.js";
 import {
   DELETE_CHECKPOINTS,
@@ -77,34 +78,51 @@ type Suspect = CpSuspect | HeadSuspect | RunSuspect;
 
 const flag = (v: string | null): string => (v === null ? "" : `=${v}`);
 const unflag = (b: Buffer): string | null => (b.length === 0 ? null : b.toString("utf8", 1));
-const copy = (b: Buffer): Uint8Array => new Uint8Array(b);
 
-/** Hash field of one blob in `<tag>:b:<ns>`. */
-function blobField(channel: string, version: string): Buffer {
-  return packList([channel, version]);
+/** Hash field of one blob in `<tag>:b:<ns>`: the packed (channel, key). */
+function blobField(channel: string, key: string): Buffer {
+  return packList([channel, key]);
 }
 
-/** Row layout (see scripts.ts): run, parent, blob fields, metadata JSON, types, then the large byte fields last. */
-function packRow(r: CheckpointRecord): Buffer {
-  const refs = packList(r.blobRefs.map(([c, v]) => blobField(c, v)));
-  return packList([flag(r.runId), flag(r.parentCheckpointId), refs, r.metadataJson, r.checkpoint.type, r.metadata.type, r.checkpoint.data, r.metadata.data]);
+/** Serialisation types in a row: `""` for `json` (nearly every value), else `=` + type. */
+const packType = (t: string): string => (t === "json" ? "" : `=${t}`);
+const unpackType = (b: Buffer): string => (b.length === 0 ? "json" : b.toString("utf8", 1));
+const NUL = Buffer.from([0]);
+const EMPTY = new Uint8Array(0);
+const asBuffer = (d: Uint8Array): Buffer => (Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+
+/**
+ * A checkpoint's member of `<tag>:cp:<ns>`: `<id>\0<row>`. Row layout (see scripts.ts): run, parent, blob
+ * refs, metadata JSON, checkpoint type and bytes, then the metadata type and bytes only when they are not the
+ * metadata JSON itself (`metadataFromJson`). JSON text is stored with `packJson`.
+ */
+function packMember(r: CheckpointRecord): Buffer {
+  const refs: string[] = [];
+  for (const [c, k] of r.blobRefs) refs.push(c, k);
+  const json = r.checkpoint.type === "json";
+  const cd = json ? Buffer.from(packJson(asBuffer(r.checkpoint.data).toString("latin1")), "latin1") : r.checkpoint.data;
+  const parts: Array<string | Uint8Array> = [flag(r.runId), flag(r.parentCheckpointId), packList(refs), packJson(r.metadataJson), packType(r.checkpoint.type), cd];
+  if (r.metadata.type !== "json" || r.metadata.data.length > 0) parts.push(packType(r.metadata.type), r.metadata.data);
+  return Buffer.concat([Buffer.from(r.checkpointId, "utf8"), NUL, packList(parts)]);
 }
 
-function parseRow(threadId: string, checkpointNs: string, checkpointId: string, row: Buffer): CheckpointRecord {
-  const [run, parent, refs, mj, ct, mt, cd, md] = unpackList(row);
+function parseMember(threadId: string, checkpointNs: string, member: Buffer): CheckpointRecord {
+  const z = member.indexOf(0);
+  const [run, parent, refs, mj, ct, cd, mt, md] = unpackList(member.subarray(z + 1));
+  const flat = unpackList(refs);
+  const blobRefs: Array<[string, string]> = [];
+  for (let i = 0; i < flat.length; i += 2) blobRefs.push([flat[i].toString("utf8"), flat[i + 1].toString("utf8")]);
+  const checkpointType = unpackType(ct);
   return {
     threadId,
     checkpointNs,
-    checkpointId,
+    checkpointId: member.toString("utf8", 0, z),
     parentCheckpointId: unflag(parent),
     runId: unflag(run),
-    blobRefs: unpackList(refs).map((f) => {
-      const [c, v] = unpackList(f);
-      return [c.toString("utf8"), v.toString("utf8")] as [string, string];
-    }),
-    metadataJson: mj.toString("utf8"),
-    checkpoint: { type: ct.toString("utf8"), data: copy(cd) },
-    metadata: { type: mt.toString("utf8"), data: copy(md) },
+    blobRefs,
+    metadataJson: unpackJson(mj, "utf8"),
+    checkpoint: { type: checkpointType, data: checkpointType === "json" ? Buffer.from(unpackJson(cd, "latin1"), "latin1") : cd },
+    metadata: mt ? { type: unpackType(mt), data: md } : { type: "json", data: EMPTY },
   };
 }
 
@@ -116,22 +134,28 @@ function parseWrites(packed: Buffer | null): WriteRecord[] {
   if (!packed) return [];
   return unpackList(packed).map((e) => {
     const [taskId, idx, channel, type, data, taskPath] = unpackList(e);
-    return { taskId: taskId.toString("utf8"), idx: Number(idx.toString("latin1")), channel: channel.toString("utf8"), type: type.toString("utf8"), data: copy(data), taskPath: taskPath.toString("utf8") };
+    return { taskId: taskId.toString("utf8"), idx: Number(idx.toString("latin1")), channel: channel.toString("utf8"), type: type.toString("utf8"), data, taskPath: taskPath.toString("utf8") };
   });
 }
 
-/** `{ns, id, row, writes, blob...}` as the scripts return it → the record, its blobs and its writes. */
+/** `{ns, member, writes, chain per ref}` as the scripts return it → the record, its blobs and its writes. */
 function parseBundle(threadId: string, raw: unknown): StoredCheckpoint {
   const b = raw as Bundle;
-  const record = parseRow(threadId, b[0]!.toString("utf8"), b[1]!.toString("utf8"), b[2]!);
+  const record = parseMember(threadId, b[0]!.toString("utf8"), b[1]!);
   const blobs: BlobRecord[] = [];
-  record.blobRefs.forEach(([channel, version], i) => {
-    const value = b[4 + i];
-    if (!value) return;
-    const [type, data] = unpackList(value);
-    blobs.push({ channel, version, type: type.toString("utf8"), data: copy(data) });
+  record.blobRefs.forEach(([channel, key], i) => {
+    // The chain's (type, bytes) pairs, newest first: each link's key follows from the one after it.
+    const chain = b[3 + i];
+    if (!chain || chain.length === 0) return;
+    const parts = unpackList(chain);
+    let k: string | undefined = key;
+    for (let p = 0; p < parts.length && k !== undefined; p += 2) {
+      const type = parts[p].toString("utf8");
+      blobs.push({ channel, version: k, type, data: parts[p + 1] });
+      k = previousChainKey(k, type);
+    }
   });
-  return { record, blobs, writes: parseWrites(b[3] ?? null) };
+  return { record, blobs, writes: parseWrites(b[2] ?? null) };
 }
 
 /** The filter as one JSON object for the scripts (`cjson`), built from the JSON texts core encoded. */
@@ -183,6 +207,8 @@ export class RedisSaver extends PersistSaver {
   static readonly SOURCE = SOURCE;
   protected readonly source = SOURCE;
   readonly capabilities: SaverCapabilities = { ttl: true, extendedOps: true, listThreads: true, multiProcess: true };
+  /** Rows keep the metadata JSON text as put, so JSON metadata is stored once. */
+  protected override readonly metadataFromJson = true;
   /** The ioredis client in use (the caller's, or the one created from `url`). */
   readonly client: RedisConnection["client"];
   private readonly conn: RedisConnection;
@@ -258,7 +284,7 @@ export class RedisSaver extends PersistSaver {
     }
     await this.ready();
     const run = flag(record.runId);
-    const args: RedisArg[] = [record.checkpointNs, record.checkpointId, packRow(record), this.writeTtl, record.threadId, run, blobs.length];
+    const args: RedisArg[] = [record.checkpointNs, record.checkpointId, packMember(record), this.writeTtl, record.threadId, run];
     for (const b of blobs) args.push(blobField(b.channel, b.version), packList([b.type, b.data]));
     if (!this.conn.isCluster) {
       await this.conn.eval(PUT, this.threadKeys(record.threadId), args);
@@ -272,7 +298,7 @@ export class RedisSaver extends PersistSaver {
 
   protected async _putWrites(threadId: string, checkpointNs: string, checkpointId: string, writes: WriteRecord[]): Promise<void> {
     await this.ready();
-    const args: RedisArg[] = [checkpointNs, checkpointId, this.writeTtl, writes.length];
+    const args: RedisArg[] = [checkpointNs, checkpointId, this.writeTtl];
     for (const w of writes) args.push(w.taskId, String(w.idx), packWrite(w));
     await this.conn.eval(PUT_WRITES, [this.keys.thread(threadId)], args);
   }
@@ -397,13 +423,13 @@ export class RedisSaver extends PersistSaver {
       const threads = members.map((m) => m.toString("utf8", m.indexOf(0) + 1));
       const heads = (await Promise.all(threads.map((t) => this.conn.eval(HEAD, this.threadKeys(t), [t, fjson])))) as Bundle[];
       for (let i = 0; i < threads.length && out.length < limit; i++) {
-        const [id, , ns, match, row] = heads[i] as [Buffer, Buffer, Buffer, unknown, Buffer | null];
-        if (id.length === 0 || match !== 1 || !row) continue;
+        const [id, , ns, match, member] = heads[i] as [Buffer, Buffer, Buffer, unknown, Buffer | null];
+        if (id.length === 0 || match !== 1 || !member) continue;
         const checkpointId = id.toString("utf8");
         if (before !== undefined && !bytesLess(checkpointId, before)) continue;
-        const record = parseRow(threads[i], ns.toString("utf8"), checkpointId, row);
+        const record = parseMember(threads[i], ns.toString("utf8"), member);
         if (check && !check(record)) continue;
-        out.push({ threadId: threads[i], checkpointId, checkpointNs: record.checkpointNs, checkpoint: record.checkpoint, metadata: record.metadata });
+        out.push({ threadId: threads[i], checkpointId, checkpointNs: record.checkpointNs, checkpoint: record.checkpoint, metadata: record.metadata, metadataJson: record.metadataJson });
       }
       if (members.length < count) break;
     }
@@ -461,12 +487,10 @@ export class RedisSaver extends PersistSaver {
 
   protected async _copyThread(sourceThreadId: string, targetThreadId: string): Promise<void> {
     await this.ready();
-    const dump = (await this.conn.eval(DUMP, [this.keys.thread(sourceThreadId)], [])) as Array<[Buffer, Buffer[], Buffer[], Buffer[], Buffer[]]>;
+    const dump = (await this.conn.eval(DUMP, [this.keys.thread(sourceThreadId)], [])) as Array<[Buffer, Buffer[], Buffer[], Buffer[]]>;
     if (dump.length === 0) return;
     const args: RedisArg[] = [targetThreadId, this.writeTtl];
-    for (const [ns, ids, cp, w, b] of dump) {
-      args.push(ns, ids.length, ...ids, cp.length / 2, ...cp, w.length / 2, ...w, b.length / 2, ...b);
-    }
+    for (const [ns, members, w, b] of dump) args.push(ns, members.length, ...members, w.length / 2, ...w, b.length / 2, ...b);
     await this.changeThread(LOAD, targetThreadId, args);
   }
 

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { luaFragmentTable } from "./keys.js";
 
 /**
  * Every Lua script, in one place. Each script touches the keys of one hash tag only (see keys.ts), so it
@@ -46,8 +47,9 @@ local function unpack_list(s)
   return out
 end
 
-local function nth(s, k)
-  local pos = 1
+-- Element k of a packed list that starts at byte pos (default 1).
+local function nth(s, k, pos)
+  pos = pos or 1
   for i = 1, k do
     local c = string.find(s, ':', pos, true)
     if not c then return nil end
@@ -127,9 +129,13 @@ local function deep_eq(a, b)
 end
 `;
 
-/** Per-thread helpers. A thread's keys: `<tag>:ns` and, per namespace, `:ids:`, `:cp:`, `:w:`, `:b:`. */
+/**
+ * Per-thread helpers. A thread's keys: `<tag>:ns` and, per namespace, `:cp:` (sorted set of rows), `:w:`
+ * (writes) and `:b:` (blobs).
+ */
 const THREAD_LIB = String.raw`
-local KINDS = {':ids:', ':cp:', ':w:', ':b:'}
+local KINDS = {':cp:', ':w:', ':b:'}
+local FRAGMENTS = ${luaFragmentTable()}
 
 local function touch(base, ttl)
   if ttl == '0' then return end
@@ -146,31 +152,124 @@ local function forget_ns_if_empty(base, ns)
   redis.call('ZREM', base .. ':ns', ns)
 end
 
+-- A checkpoint is the member '<id>\0<row>' of '<tag>:cp:<ns>' (score 0): members sort by id, and
+-- ZRANGE BYLEX finds one id ('[<id>\0' to '(<id>\1'), the latest, or a page before a cursor.
+local function member_id(m)
+  return string.sub(m, 1, string.find(m, '\0', 1, true) - 1)
+end
+
+local function member_of(cpk, id)
+  return redis.call('ZRANGE', cpk, '[' .. id .. '\0', '(' .. id .. '\1', 'BYLEX', 'LIMIT', 0, 1)[1]
+end
+
+local function remove_id(cpk, id)
+  return redis.call('ZREMRANGEBYLEX', cpk, '[' .. id .. '\0', '(' .. id .. '\1')
+end
+
+-- Field k of a member's row.
+local function row_field(m, k)
+  return nth(m, k, string.find(m, '\0', 1, true) + 1)
+end
+
 local function latest(base, ns)
-  return redis.call('ZRANGE', base .. ':ids:' .. ns, '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, 1)[1]
+  return redis.call('ZRANGE', base .. ':cp:' .. ns, '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, 1)[1]
 end
 
 -- The checkpoint that describes the thread: the root namespace's latest, else the newest of any namespace.
+-- Returns id, root flag, ns, member.
 local function thread_head(base)
   local root = latest(base, '')
-  if root then return root, '1', '' end
-  local best, best_ns
+  if root then return member_id(root), '1', '', root end
+  local best, best_ns, best_m
   for _, ns in ipairs(redis.call('ZRANGE', base .. ':ns', 0, -1)) do
-    local top = latest(base, ns)
-    if top and (best == nil or lt(best, top)) then best, best_ns = top, ns end
+    local m = latest(base, ns)
+    if m then
+      local top = member_id(m)
+      if best == nil or lt(best, top) then best, best_ns, best_m = top, ns, m end
+    end
   end
-  if best then return best, '0', best_ns end
-  return '', '0', ''
+  if best then return best, '0', best_ns, best_m end
+  return '', '0', '', nil
 end
 
--- Row fields: 1 run ('' = none, else '=' .. run_id), 2 parent (same), 3 packed blob fields,
--- 4 metadata JSON, 5 checkpoint type, 6 metadata type, 7 checkpoint bytes, 8 metadata bytes.
-local function bundle(base, ns, id, row)
-  local out = {ns, id, row, redis.call('HGET', base .. ':w:' .. ns, id)}
-  local refs = unpack_list(nth(row, 3))
-  if #refs > 0 then
-    local blobs = hmget(base .. ':b:' .. ns, refs)
-    for i = 1, #blobs do out[4 + i] = blobs[i] end
+-- Row fields: 1 run ('' = none, else '=' .. run_id), 2 parent (same), 3 blob refs (packed channel, key,
+-- channel, key...), 4 metadata JSON, 5 checkpoint type, 6 checkpoint bytes, then, only when the metadata is
+-- not JSON stored as metadataJson alone, 7 metadata type and 8 metadata bytes. Types: '' = JSON (stored
+-- with FRAGMENTS replaced by their byte), else '=' .. type. Metadata JSON is always stored that way.
+
+-- Stored JSON text → the text.
+local function unpack_json(s)
+  if string.byte(s, 1) == 0 then return string.sub(s, 2) end
+  return (string.gsub(s, '[\1-\31]', FRAGMENTS))
+end
+
+-- A chain key '<base>~<2 base-36 digits>~<link>' → base, seq (nil when the key is a plain version).
+local function parse_chain_key(key)
+  local b, ss = string.match(key, '^(.+)~([^~][^~])~[^~]*$')
+  if not b then return nil end
+  local seq = tonumber(ss, 36)
+  if not seq or seq < 1 or seq ~= math.floor(seq) then return nil end
+  return b, seq
+end
+
+local B36 = '0123456789abcdefghijklmnopqrstuvwxyz'
+
+-- Walks the chain ending at (channel, key) in the blob hash bk, newest first: each link is a blob whose type
+-- is '+' .. <id of the previous link>; the link before '<base>~<seq>~<id>' is '<base>~<seq - 1>~<previous id>',
+-- or the base snapshot '<base>' before link 1. Stops at a blob that is not a delta, or at a missing link.
+-- visit(field, value) is called for each blob found; returning false stops the walk after that link.
+local function walk_chain(bk, channel, key, visit)
+  local pc = #channel .. ':' .. channel
+  local f = pc .. #key .. ':' .. key
+  local v = redis.call('HGET', bk, f)
+  if not v or visit(f, v) == false then return end
+  local c = string.find(v, ':', 1, true)
+  if string.byte(v, c + 1) ~= 43 then return end
+  local b, seq = parse_chain_key(key)
+  if not b then return end
+  local bf = pc .. #b .. ':' .. b
+  local bp = b .. '~'
+  while seq > 1 do
+    seq = seq - 1
+    local d1, d2 = math.floor(seq / 36) + 1, seq % 36 + 1
+    key = bp .. string.sub(B36, d1, d1) .. string.sub(B36, d2, d2) .. '~' .. string.sub(v, c + 2, c + tonumber(string.sub(v, 1, c - 1)))
+    f = pc .. #key .. ':' .. key
+    v = redis.call('HGET', bk, f)
+    if not v or visit(f, v) == false then return end
+    c = string.find(v, ':', 1, true)
+    if string.byte(v, c + 1) ~= 43 then return end
+  end
+  v = redis.call('HGET', bk, bf)
+  if v then visit(bf, v) end
+end
+
+-- The values of the chain ending at (channel, key), concatenated: a packed list of (type, bytes), newest first.
+local function chain_values(bk, channel, key)
+  local parts, n = {}, 0
+  walk_chain(bk, channel, key, function(_, v)
+    n = n + 1
+    parts[n] = v
+  end)
+  if n == 1 then return parts[1] end
+  return table.concat(parts)
+end
+
+-- {ns, member, writes, chain per ref}.
+local function bundle(base, ns, m)
+  local z = string.find(m, '\0', 1, true)
+  local out = {ns, m, redis.call('HGET', base .. ':w:' .. ns, string.sub(m, 1, z - 1)) or ''}
+  local refs = nth(m, 3, z + 1)
+  if refs ~= '' then
+    local bk = base .. ':b:' .. ns
+    local pos, n = 1, #refs
+    while pos <= n do
+      local c = string.find(refs, ':', pos, true)
+      local e = c + tonumber(string.sub(refs, pos, c - 1))
+      local c2 = string.find(refs, ':', e + 1, true)
+      local e2 = c2 + tonumber(string.sub(refs, e + 1, c2 - 1))
+      out[#out + 1] = chain_values(bk, string.sub(refs, c + 1, e), string.sub(refs, c2 + 1, e2))
+      pos = e2 + 1
+    end
   end
   return out
 end
@@ -183,8 +282,8 @@ local function decode_filter(s)
 end
 
 -- Top-level metadata keys deep-equal the filter's: true, false or nil (unsure, re-checked by the caller).
-local function metadata_match(filter, mj)
-  local ok, md = pcall(cjson.decode, mj)
+local function metadata_match(filter, m)
+  local ok, md = pcall(cjson.decode, unpack_json(row_field(m, 4)))
   if not ok or type(md) ~= 'table' then return nil end
   local unsure = false
   for k, v in pairs(filter) do
@@ -198,16 +297,29 @@ local function metadata_match(filter, mj)
   return true
 end
 
+-- Drops the blobs of ns that no remaining checkpoint reaches: every link of every ref's chain is live.
 local function gc_blobs(base, ns)
+  local bk = base .. ':b:' .. ns
   local live = {}
-  for _, row in ipairs(redis.call('HVALS', base .. ':cp:' .. ns)) do
-    for _, f in ipairs(unpack_list(nth(row, 3))) do live[f] = true end
+  local function mark(f)
+    if live[f] then return false end
+    live[f] = true
+  end
+  for _, m in ipairs(redis.call('ZRANGE', base .. ':cp:' .. ns, 0, -1)) do
+    local refs = unpack_list(row_field(m, 3))
+    for i = 1, #refs, 2 do
+      local c, k = refs[i], refs[i + 1]
+      local f = #c .. ':' .. c .. #k .. ':' .. k
+      -- A walk that reaches a link already marked stops there: the links before it are marked too.
+      if not live[f] then walk_chain(bk, c, k, mark) end
+      live[f] = true
+    end
   end
   local drop = {}
-  for _, f in ipairs(redis.call('HKEYS', base .. ':b:' .. ns)) do
+  for _, f in ipairs(redis.call('HKEYS', bk)) do
     if not live[f] then drop[#drop + 1] = f end
   end
-  if #drop > 0 then batched('HDEL', base .. ':b:' .. ns, drop) end
+  if #drop > 0 then batched('HDEL', bk, drop) end
 end
 `;
 
@@ -290,21 +402,20 @@ end
 const THREAD_BASE = "local base = string.sub(KEYS[1], 1, -4)";
 
 /**
- * put: ARGV ns, id, row, ttl ms ('0' = none), thread id, run ('' | '=' .. run_id), blob count, then
- * (field, value) pairs. Blobs are insert-if-absent.
+ * put: ARGV ns, id, member ('<id>\0<row>'), ttl ms ('0' = none), thread id, run ('' | '=' .. run_id), then
+ * (field, value) pairs of blobs, which are insert-if-absent. A checkpoint put again replaces its row.
  */
 export const PUT = script(
   "put",
   String.raw`
 ${THREAD_BASE}
 local ns, id = ARGV[1], ARGV[2]
+local cpk = base .. ':cp:' .. ns
 redis.call('ZADD', base .. ':ns', 0, ns)
-redis.call('ZADD', base .. ':ids:' .. ns, 0, id)
-redis.call('HSET', base .. ':cp:' .. ns, id, ARGV[3])
+remove_id(cpk, id)
+redis.call('ZADD', cpk, 0, ARGV[3])
 local bk = base .. ':b:' .. ns
-for i = 0, tonumber(ARGV[7]) - 1 do
-  redis.call('HSETNX', bk, ARGV[8 + 2 * i], ARGV[9 + 2 * i])
-end
+for i = 7, #ARGV, 2 do redis.call('HSETNX', bk, ARGV[i], ARGV[i + 1]) end
 touch(base, ARGV[4])
 if KEYS[2] then
   local ibase = string.sub(KEYS[2], 1, -5)
@@ -317,8 +428,9 @@ return 1
 );
 
 /**
- * putWrites: ARGV ns, id, ttl, count, then (task, idx, packed entry) triples. All writes of a checkpoint
- * are one packed list in `<tag>:w:<ns>` field `id`; idx < 0 replaces, others are insert-if-absent.
+ * putWrites: ARGV ns, id, ttl, then (task, idx, packed entry) triples. All writes of a checkpoint are one
+ * packed list in `<tag>:w:<ns>` field `id`; idx < 0 replaces, others are insert-if-absent. New entries are
+ * appended; the list is only rebuilt when an entry is replaced.
  */
 export const PUT_WRITES = script(
   "putWrites",
@@ -327,26 +439,41 @@ ${THREAD_BASE}
 local ns, id = ARGV[1], ARGV[2]
 local wk = base .. ':w:' .. ns
 local cur = redis.call('HGET', wk, id)
-local entries, pos = {}, {}
+local pos, entries = {}, nil
 if cur then
-  entries = unpack_list(cur)
-  for i, e in ipairs(entries) do
-    local task = nth(e, 1)
-    pos[#task .. ':' .. task .. nth(e, 2)] = i
+  -- (task, idx) of each stored entry, without copying the entries.
+  local p, n, i = 1, #cur, 0
+  while p <= n do
+    local c = string.find(cur, ':', p, true)
+    local e = c + tonumber(string.sub(cur, p, c - 1))
+    i = i + 1
+    local task = nth(cur, 1, c + 1)
+    pos[#task .. ':' .. task .. nth(cur, 2, c + 1)] = i
+    p = e + 1
   end
 end
-for i = 0, tonumber(ARGV[4]) - 1 do
-  local task, idx, entry = ARGV[5 + 3 * i], ARGV[6 + 3 * i], ARGV[7 + 3 * i]
-  local k = #task .. ':' .. task .. idx
-  local at = pos[k]
+local added, apos = {}, {}
+for k = 4, #ARGV, 3 do
+  local task, idx, entry = ARGV[k], ARGV[k + 1], ARGV[k + 2]
+  local key = #task .. ':' .. task .. idx
+  local at, a = pos[key], apos[key]
   if at then
-    if tonumber(idx) < 0 then entries[at] = entry end
+    if tonumber(idx) < 0 then
+      if not entries then entries = unpack_list(cur) end
+      entries[at] = entry
+    end
+  elseif a then
+    if tonumber(idx) < 0 then added[a] = #entry .. ':' .. entry end
   else
-    entries[#entries + 1] = entry
-    pos[k] = #entries
+    added[#added + 1] = #entry .. ':' .. entry
+    apos[key] = #added
   end
 end
-redis.call('HSET', wk, id, pack_list(entries))
+if entries then
+  redis.call('HSET', wk, id, pack_list(entries) .. table.concat(added))
+elseif #added > 0 then
+  redis.call('HSET', wk, id, (cur or '') .. table.concat(added))
+end
 redis.call('ZADD', base .. ':ns', 0, ns)
 touch(base, ARGV[3])
 return 1
@@ -360,13 +487,10 @@ export const GET = script(
   String.raw`
 ${THREAD_BASE}
 local ns, id = ARGV[1], ARGV[2]
-if id == '' then
-  id = latest(base, ns)
-  if not id then return {} end
-end
-local row = redis.call('HGET', base .. ':cp:' .. ns, id)
-if not row then return {} end
-local out = bundle(base, ns, id, row)
+local m
+if id == '' then m = latest(base, ns) else m = member_of(base .. ':cp:' .. ns, id) end
+if not m then return {} end
+local out = bundle(base, ns, m)
 touch(base, ARGV[3])
 return out
 `,
@@ -391,25 +515,26 @@ local limit, budget = tonumber(ARGV[7]), tonumber(ARGV[8])
 local filter = decode_filter(ARGV[9])
 local cand, truncated = {}, false
 for _, ns in ipairs(namespaces) do
-  local idsk = base .. ':ids:' .. ns
+  local cpk = base .. ':cp:' .. ns
   if only ~= '' then
-    if redis.call('ZSCORE', idsk, only) and (before == '' or lt(only, before))
-      and (cid == '' or lt(only, cid) or (only == cid and lt(cns, ns))) then
-      cand[#cand + 1] = {only, ns}
+    if (before == '' or lt(only, before)) and (cid == '' or lt(only, cid) or (only == cid and lt(cns, ns))) then
+      local m = member_of(cpk, only)
+      if m then cand[#cand + 1] = {only, ns, m} end
     end
   else
+    -- Members are '<id>\0<row>': '(' .. x excludes id x, '(' .. x .. '\1' includes it.
     local hi = '+'
     if cid ~= '' then
-      if lt(cns, ns) then hi = '[' .. cid else hi = '(' .. cid end
+      if lt(cns, ns) then hi = '(' .. cid .. '\1' else hi = '(' .. cid end
     elseif before ~= '' then
       hi = '(' .. before
     end
     -- Without a filter every candidate is a hit, so a page needs no more than limit ids per namespace.
     local want = budget
     if not filter then want = math.min(budget, limit) end
-    local got = redis.call('ZRANGE', idsk, hi, '-', 'BYLEX', 'REV', 'LIMIT', 0, want)
+    local got = redis.call('ZRANGE', cpk, hi, '-', 'BYLEX', 'REV', 'LIMIT', 0, want)
     if #got >= want then truncated = true end
-    for _, id in ipairs(got) do cand[#cand + 1] = {id, ns} end
+    for _, m in ipairs(got) do cand[#cand + 1] = {member_id(m), ns, m} end
   end
 end
 if #namespaces > 1 then
@@ -423,16 +548,13 @@ local examined = 0
 for i = 1, #cand do
   if examined >= budget or found >= limit then break end
   examined = i
-  local id, ns = cand[i][1], cand[i][2]
+  local ns, m = cand[i][2], cand[i][3]
   last = cand[i]
-  local row = redis.call('HGET', base .. ':cp:' .. ns, id)
-  if row then
-    local m = true
-    if filter then m = metadata_match(filter, nth(row, 4)) end
-    if m ~= false then
-      rows[#rows + 1] = bundle(base, ns, id, row)
-      found = found + 1
-    end
+  local ok = true
+  if filter then ok = metadata_match(filter, m) end
+  if ok ~= false then
+    rows[#rows + 1] = bundle(base, ns, m)
+    found = found + 1
   end
 end
 if examined < #cand then truncated = true end
@@ -455,16 +577,16 @@ local filter = decode_filter(ARGV[2])
 local out, any = {}, false
 for i = 4, #ARGV, 2 do
   local ns, id = ARGV[i], ARGV[i + 1]
-  local row = redis.call('HGET', base .. ':cp:' .. ns, id)
-  if not row then
+  local m = member_of(base .. ':cp:' .. ns, id)
+  if not m then
     out[#out + 1] = false
     -- Standalone: the index lives on this node, so a gone checkpoint leaves the index atomically.
     if KEYS[2] then redis.call('ZREM', KEYS[2], cp_member(id, thread, ns)) end
   else
     any = true
-    local m = true
-    if filter then m = metadata_match(filter, nth(row, 4)) end
-    if m == false then out[#out + 1] = 0 else out[#out + 1] = bundle(base, ns, id, row) end
+    local ok = true
+    if filter then ok = metadata_match(filter, m) end
+    if ok == false then out[#out + 1] = 0 else out[#out + 1] = bundle(base, ns, m) end
   end
 end
 if any then touch(base, ARGV[3]) end
@@ -483,8 +605,8 @@ export const ROW_RUNS = script(
 ${THREAD_BASE}
 local out = {}
 for i = 1, #ARGV, 2 do
-  local row = redis.call('HGET', base .. ':cp:' .. ARGV[i], ARGV[i + 1])
-  out[#out + 1] = row and nth(row, 1) or false
+  local m = member_of(base .. ':cp:' .. ARGV[i], ARGV[i + 1])
+  out[#out + 1] = m and row_field(m, 1) or false
 end
 return out
 `,
@@ -493,29 +615,39 @@ return out
 
 /**
  * listThreads: the thread's describing checkpoint. ARGV: thread id, filter JSON. Returns
- * {id, root flag, ns, match, row}, or {''} when the thread is gone. On a standalone server (KEYS[2]) a
+ * {id, root flag, ns, match, member}, or {''} when the thread is gone. On a standalone server (KEYS[2]) a
  * head the index got wrong is corrected in the same script.
  */
 export const HEAD = script(
   "head",
   String.raw`
 ${THREAD_BASE}
-local r, root, ns = thread_head(base)
+local r, root, ns, m = thread_head(base)
 if KEYS[2] then
   local ibase = string.sub(KEYS[2], 1, -5)
   local cur = redis.call('HGET', ibase .. ':heads', ARGV[1])
   if (not cur and r ~= '') or (cur and (nth(cur, 1) ~= r or nth(cur, 2) ~= root)) then set_head(ibase, ARGV[1], r, root) end
 end
-if r == '' then return {''} end
-local row = redis.call('HGET', base .. ':cp:' .. ns, r)
-if not row then return {''} end
+if not m then return {''} end
 local filter = decode_filter(ARGV[2])
-local m = 1
-if filter and metadata_match(filter, nth(row, 4)) == false then m = 0 end
-return {r, root, ns, m, m == 1 and row or false}
+local ok = 1
+if filter and metadata_match(filter, m) == false then ok = 0 end
+return {r, root, ns, ok, ok == 1 and m or false}
 `,
   [THREAD_LIB, INDEX_LIB],
 );
+
+/** Appends (ns, id, run) of each member to a list of removed checkpoints. */
+const REMOVED_LIB = String.raw`
+local function note_removed(list, ns, members)
+  for _, m in ipairs(members) do
+    local z = string.find(m, '\0', 1, true)
+    list[#list + 1] = ns
+    list[#list + 1] = string.sub(m, 1, z - 1)
+    list[#list + 1] = nth(m, 1, z + 1)
+  end
+end
+`;
 
 /** deleteThread: ARGV thread id. Deletes every key of the thread. */
 export const DELETE_THREAD = script(
@@ -525,45 +657,32 @@ ${THREAD_BASE}
 local removed = {}
 for _, ns in ipairs(redis.call('ZRANGE', base .. ':ns', 0, -1)) do
   local cpk = base .. ':cp:' .. ns
-  local ids = redis.call('ZRANGE', base .. ':ids:' .. ns, 0, -1)
-  local rows = hmget(cpk, ids)
-  for i = 1, #ids do
-    removed[#removed + 1] = ns
-    removed[#removed + 1] = ids[i]
-    removed[#removed + 1] = rows[i] and nth(rows[i], 1) or ''
-  end
-  redis.call('DEL', base .. ':ids:' .. ns, cpk, base .. ':w:' .. ns, base .. ':b:' .. ns)
+  note_removed(removed, ns, redis.call('ZRANGE', cpk, 0, -1))
+  redis.call('DEL', cpk, base .. ':w:' .. ns, base .. ':b:' .. ns)
 end
 redis.call('DEL', base .. ':ns')
 return finish(base, ARGV[1], removed, {}, {})
 `,
-  [THREAD_LIB, INDEX_LIB],
+  [THREAD_LIB, INDEX_LIB, REMOVED_LIB],
 );
 
-/** prune keep_latest: ARGV thread id. Keeps each namespace's newest checkpoint, its writes and referenced blobs. */
+/** prune keep_latest: ARGV thread id. Keeps each namespace's newest checkpoint, its writes and the blobs it reaches. */
 export const PRUNE = script(
   "prune",
   String.raw`
 ${THREAD_BASE}
 local removed = {}
 for _, ns in ipairs(redis.call('ZRANGE', base .. ':ns', 0, -1)) do
-  local idsk, cpk, wk, bk = base .. ':ids:' .. ns, base .. ':cp:' .. ns, base .. ':w:' .. ns, base .. ':b:' .. ns
+  local cpk, wk, bk = base .. ':cp:' .. ns, base .. ':w:' .. ns, base .. ':b:' .. ns
   local keep = latest(base, ns)
   if keep then
-    local ids = redis.call('ZRANGE', idsk, '(' .. keep, '-', 'BYLEX', 'REV')
-    local rows = hmget(cpk, ids)
-    for i = 1, #ids do
-      removed[#removed + 1] = ns
-      removed[#removed + 1] = ids[i]
-      removed[#removed + 1] = rows[i] and nth(rows[i], 1) or ''
-    end
-    if #ids > 0 then
-      batched('HDEL', cpk, ids)
-      batched('ZREM', idsk, ids)
-    end
+    local keep_id = member_id(keep)
+    -- Every member but the last (members sort by id).
+    note_removed(removed, ns, redis.call('ZRANGE', cpk, 0, -2))
+    redis.call('ZREMRANGEBYRANK', cpk, 0, -2)
     local drop = {}
     for _, f in ipairs(redis.call('HKEYS', wk)) do
-      if f ~= keep then drop[#drop + 1] = f end
+      if f ~= keep_id then drop[#drop + 1] = f end
     end
     if #drop > 0 then batched('HDEL', wk, drop) end
     gc_blobs(base, ns)
@@ -574,7 +693,7 @@ for _, ns in ipairs(redis.call('ZRANGE', base .. ':ns', 0, -1)) do
 end
 return finish(base, ARGV[1], removed, {}, {})
 `,
-  [THREAD_LIB, INDEX_LIB],
+  [THREAD_LIB, INDEX_LIB, REMOVED_LIB],
 );
 
 /**
@@ -589,11 +708,10 @@ local removed, stale, touched = {}, {}, {}
 for i = 2, #ARGV, 3 do
   local ns, id, run = ARGV[i], ARGV[i + 1], '=' .. ARGV[i + 2]
   local cpk = base .. ':cp:' .. ns
-  local row = redis.call('HGET', cpk, id)
+  local m = member_of(cpk, id)
   local list = stale
-  if row and nth(row, 1) == run then
-    redis.call('HDEL', cpk, id)
-    redis.call('ZREM', base .. ':ids:' .. ns, id)
+  if m and row_field(m, 1) == run then
+    remove_id(cpk, id)
     redis.call('HDEL', base .. ':w:' .. ns, id)
     touched[ns] = true
     list = removed
@@ -611,7 +729,7 @@ return finish(base, ARGV[1], removed, stale, {})
   [THREAD_LIB, INDEX_LIB],
 );
 
-/** copyThread, read side: every namespace as {ns, ids, cp pairs, w pairs, b pairs}. */
+/** copyThread, read side: every namespace as {ns, checkpoint members, w pairs, b pairs}. */
 export const DUMP = script(
   "dump",
   String.raw`
@@ -620,8 +738,7 @@ local out = {}
 for _, ns in ipairs(redis.call('ZRANGE', base .. ':ns', 0, -1)) do
   out[#out + 1] = {
     ns,
-    redis.call('ZRANGE', base .. ':ids:' .. ns, 0, -1),
-    redis.call('HGETALL', base .. ':cp:' .. ns),
+    redis.call('ZRANGE', base .. ':cp:' .. ns, 0, -1),
     redis.call('HGETALL', base .. ':w:' .. ns),
     redis.call('HGETALL', base .. ':b:' .. ns),
   }
@@ -632,8 +749,8 @@ return out
 );
 
 /**
- * copyThread, write side: ARGV thread id, ttl, then per namespace: ns, id count, ids, cp pair count,
- * pairs, w pair count, pairs, b pair count, pairs. Everything lands in one script, so the copy appears whole.
+ * copyThread, write side: ARGV thread id, ttl, then per namespace: ns, member count, members, w pair count,
+ * pairs, b pair count, pairs. Everything lands in one script, so the copy appears whole.
  */
 export const LOAD = script(
   "load",
@@ -650,27 +767,23 @@ local function take_pairs(key)
   if #args > 0 then
     for s = 1, #args, 500 do redis.call('HSET', key, unpack(args, s, math.min(s + 499, #args))) end
   end
-  return args
 end
 while i <= #ARGV do
   local ns = ARGV[i]
   local n = tonumber(ARGV[i + 1])
   i = i + 2
-  local zargs = {}
+  local cpk = base .. ':cp:' .. ns
   for k = 0, n - 1 do
-    zargs[#zargs + 1] = 0
-    zargs[#zargs + 1] = ARGV[i + k]
+    local m = ARGV[i + k]
+    local z = string.find(m, '\0', 1, true)
+    local id = string.sub(m, 1, z - 1)
+    remove_id(cpk, id)
+    redis.call('ZADD', cpk, 0, m)
+    added[#added + 1] = ns
+    added[#added + 1] = id
+    added[#added + 1] = nth(m, 1, z + 1)
   end
   i = i + n
-  if #zargs > 0 then
-    for s = 1, #zargs, 500 do redis.call('ZADD', base .. ':ids:' .. ns, unpack(zargs, s, math.min(s + 499, #zargs))) end
-  end
-  local cp = take_pairs(base .. ':cp:' .. ns)
-  for k = 1, #cp, 2 do
-    added[#added + 1] = ns
-    added[#added + 1] = cp[k]
-    added[#added + 1] = nth(cp[k + 1], 1)
-  end
   take_pairs(base .. ':w:' .. ns)
   take_pairs(base .. ':b:' .. ns)
   redis.call('ZADD', base .. ':ns', 0, ns)

@@ -144,9 +144,48 @@ for (const target of targets) {
       await saver.prune([thread]);
       const tuple = await saver.getTuple({ configurable: { thread_id: thread } });
       expect(tuple?.checkpoint.id).toBe(config.configurable!.checkpoint_id);
-      // thread keys (ns, ids, cp, w, b) + one checkpoint entry + the thread's member and head + one run member
-      expect(await countThreadArtifacts(admin, keys, thread)).toBe(5 + 4);
+      // thread keys (ns, cp, w, b) + one checkpoint entry + the thread's member and head + one run member
+      expect(await countThreadArtifacts(admin, keys, thread)).toBe(4 + 4);
       expect(await admin.hlen(`{${keyPrefix}:t:${thread}}:b:`)).toBe(1);
+    });
+
+    it("prune and deleteForRuns keep exactly the delta-chain links the remaining checkpoints reach", async () => {
+      // snapshotEvery 3: versions 1-4 are a snapshot and three deltas, 5 a new snapshot, 6-8 its deltas.
+      const saver = await saverWith({ linearStorage: { snapshotEvery: 3 } });
+      const messages = Array.from({ length: 8 }, (_, i) => ({ role: "user", content: `message ${i}` }));
+      const blobFields = async (thread: string) => (await admin.hkeys(`{${keyPrefix}:t:${thread}}:b:`)).sort();
+      const grow = async (thread: string, runs: (i: number) => string) => {
+        let config: RunnableConfig = { configurable: { thread_id: thread, checkpoint_ns: "" } };
+        let v: string | undefined;
+        for (let i = 0; i < 8; i++) {
+          v = String(saver.getNextVersion(v));
+          config = await saver.put(config, checkpoint({ messages: messages.slice(0, i + 1) }, { messages: v }), { source: "loop", step: i, parents: {}, run_id: runs(i) } as CheckpointMetadata, { messages: v });
+        }
+        return config;
+      };
+
+      const runs = `chain-${uuid6(-1)}`;
+      const t1 = `chain-runs-${uuid6(-1)}`;
+      await grow(t1, (i) => `${runs}-${i < 5 ? "early" : "late"}`);
+      expect(await blobFields(t1)).toHaveLength(8);
+      await saver.deleteForRuns([`${runs}-early`]);
+      // Checkpoints 6-8 reach the snapshot of version 5 and the three links after it.
+      const left = await blobFields(t1);
+      expect(left).toHaveLength(4);
+      expect(left.filter((f) => !f.includes("~"))).toHaveLength(1);
+      for (const tuple of await collect(saver.list({ configurable: { thread_id: t1 } }))) {
+        expect(tuple.checkpoint.channel_values.messages).toEqual(messages.slice(0, (tuple.metadata!.step as number) + 1));
+      }
+
+      const t2 = `chain-prune-${uuid6(-1)}`;
+      const last = await grow(t2, () => `${runs}-other`);
+      await saver.prune([t2]);
+      // The latest (version 8) reaches all four blobs of its chain; versions 1-4 are gone.
+      const kept = await blobFields(t2);
+      expect(kept).toHaveLength(4);
+      expect(kept.filter((f) => !f.includes("~"))).toHaveLength(1);
+      const tuple = await saver.getTuple(last);
+      expect(tuple?.checkpoint.channel_values.messages).toEqual(messages);
     });
 
     it("two key prefixes on one database never see each other's data", async () => {

@@ -1,0 +1,57 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { JSON_FRAGMENTS, luaFragmentTable, packJson, unpackJson } from "../src/keys.js";
+import { REDIS_URL, SKIP_HINT } from "./support.js";
+
+const stored = (text: string, encoding: "utf8" | "latin1") => Buffer.from(packJson(text), encoding);
+
+describe("stored JSON text", () => {
+  it("replaces each dictionary fragment by one byte and restores the exact text", () => {
+    const checkpoint = '{"v":4,"ts":"2025-01-01T00:00:01.000Z","channel_versions":{"messages":"000000000002.abcdefgh"},"versions_seen":{"__input__":{},"__start__":{"__start__":"000000000001.abcdefgh"}}}';
+    const metadata = '{"source":"loop","step":3,"parents":{},"run_id":"r-1"}';
+    for (const text of [checkpoint, metadata]) {
+      const packed = stored(text, "latin1");
+      expect(packed.length).toBeLessThan(Buffer.byteLength(text) / 2);
+      expect(unpackJson(packed, "latin1")).toBe(text);
+    }
+    expect(stored(metadata, "utf8").toString("latin1")).toBe("\u0008" + "3" + "\u000d" + "}" + "\u0010" + 'r-1"}');
+  });
+
+  it("keeps text with control bytes, multi-byte characters and every fragment side by side byte-exact", () => {
+    const texts = [
+      "",
+      "\u0000",
+      "\u0001raw",
+      '{\n  "pretty": true\n}',
+      JSON_FRAGMENTS.join(""),
+      JSON_FRAGMENTS.join("ключ 😀"),
+      '"0000000000000000000"',
+      "\u00ff\u0080é",
+    ];
+    for (const text of texts) {
+      expect(unpackJson(stored(text, "utf8"), "utf8")).toBe(text);
+      const bytes = Buffer.from(text, "utf8").toString("latin1");
+      expect(Buffer.from(unpackJson(stored(bytes, "latin1"), "latin1"), "latin1").toString("utf8")).toBe(text);
+    }
+  });
+});
+
+if (!REDIS_URL) {
+  describe.skip(`stored JSON text in Lua [skipped: TEST_REDIS_URL is not set; ${SKIP_HINT}]`, () => {
+    it("needs a server", () => {});
+  });
+} else {
+  describe("stored JSON text in Lua", () => {
+    const redis = new Redis(REDIS_URL);
+    afterAll(async () => {
+      await redis.quit();
+    });
+
+    it("the scripts' fragment table maps each byte to the same fragment as TypeScript", async () => {
+      const lua = `local F = ${luaFragmentTable()}\nlocal out = {}\nfor i = 1, 31 do out[i] = F[string.char(i)] or '' end\nreturn out`;
+      const got = (await redis.eval(lua, 0)) as string[];
+      expect(got.slice(0, JSON_FRAGMENTS.length)).toEqual([...JSON_FRAGMENTS]);
+      expect(got.slice(JSON_FRAGMENTS.length).every((x) => x === "")).toBe(true);
+    });
+  });
+}
