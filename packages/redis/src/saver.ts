@@ -2,7 +2,9 @@ import {
   InvalidArgumentError,
   PersistSaver,
   metadataMatches,
-  previousChainKey,
+  DELTA_BLOB_PREFIX,
+  chainKey,
+  parseChainKey,
   minutesToMs,
   startSweeper,
   type BlobRecord,
@@ -138,21 +140,33 @@ function parseWrites(packed: Buffer | null): WriteRecord[] {
   });
 }
 
+/** `<n>:<type><n>:<bytes>` → type and a view on the bytes. */
+function unpackPair(v: Buffer): [string, Buffer] {
+  const c = v.indexOf(0x3a);
+  const end = c + 1 + Number(v.toString("latin1", 0, c));
+  const c2 = v.indexOf(0x3a, end);
+  return [v.toString("utf8", c + 1, end), v.subarray(c2 + 1)];
+}
+
 /** `{ns, member, writes, chain per ref}` as the scripts return it → the record, its blobs and its writes. */
 function parseBundle(threadId: string, raw: unknown): StoredCheckpoint {
   const b = raw as Bundle;
   const record = parseMember(threadId, b[0]!.toString("utf8"), b[1]!);
   const blobs: BlobRecord[] = [];
   record.blobRefs.forEach(([channel, key], i) => {
-    // The chain's (type, bytes) pairs, newest first: each link's key follows from the one after it.
-    const chain = b[3 + i];
-    if (!chain || chain.length === 0) return;
-    const parts = unpackList(chain);
-    let k: string | undefined = key;
-    for (let p = 0; p < parts.length && k !== undefined; p += 2) {
-      const type = parts[p].toString("utf8");
-      blobs.push({ channel, version: k, type, data: parts[p + 1] });
-      k = previousChainKey(k, type);
+    // The chain's blobs, newest first, as the script walked it: link seq - p of the chain, then its base.
+    const chain = b[3 + i] as unknown as Buffer[];
+    if (chain.length === 0) return;
+    const [type, data] = unpackPair(chain[0]);
+    blobs.push({ channel, version: key, type, data });
+    if (chain.length === 1) return;
+    const tip = parseChainKey(key)!;
+    let previous = type;
+    for (let p = 1; p < chain.length; p++) {
+      const [t, d] = unpackPair(chain[p]);
+      const seq = tip.seq - p;
+      blobs.push({ channel, version: seq > 0 ? chainKey(tip.base, seq, previous.slice(DELTA_BLOB_PREFIX.length)) : tip.base, type: t, data: d });
+      previous = t;
     }
   });
   return { record, blobs, writes: parseWrites(b[2] ?? null) };
@@ -298,9 +312,14 @@ export class RedisSaver extends PersistSaver {
 
   protected async _putWrites(threadId: string, checkpointNs: string, checkpointId: string, writes: WriteRecord[]): Promise<void> {
     await this.ready();
-    const args: RedisArg[] = [checkpointNs, checkpointId, this.writeTtl];
-    for (const w of writes) args.push(w.taskId, String(w.idx), packWrite(w));
-    await this.conn.eval(PUT_WRITES, [this.keys.thread(threadId)], args);
+    // One entry per (task, idx): the first for idx >= 0 (insert-if-absent), the last for idx < 0 (replace).
+    const byKey = new Map<string, WriteRecord>();
+    for (const w of writes) {
+      const k = `${w.taskId}\u0000${w.idx}`;
+      if (w.idx < 0 || !byKey.has(k)) byKey.set(k, w);
+    }
+    const packed = packList([...byKey.values()].map(packWrite));
+    await this.conn.eval(PUT_WRITES, [this.keys.thread(threadId)], [checkpointNs, checkpointId, this.writeTtl, packed]);
   }
 
   // ---------------------------------------------------------------- reads

@@ -23,8 +23,52 @@ export interface RedisScript {
 
 const ALL: RedisScript[] = [];
 
+/** One top-level definition of a library (`local function name` or `local name = ...`) with the comments above it. */
+interface Definition {
+  name: string;
+  text: string;
+}
+
+function definitions(lib: string): Definition[] {
+  const out: Definition[] = [];
+  let comments: string[] = [];
+  let current: Definition | undefined;
+  for (const line of lib.split("\n")) {
+    const m = /^local (?:function )?([A-Za-z_]\w*)/.exec(line);
+    if (m) {
+      current = { name: m[1], text: [...comments, line].join("\n") };
+      out.push(current);
+      comments = [];
+    } else if (line.startsWith("--")) {
+      comments.push(line);
+    } else if (current && line !== "") {
+      current.text += `\n${line}`;
+    }
+  }
+  return out;
+}
+
+const mentions = (text: string, name: string) => new RegExp(`\\b${name}\\b`).test(text);
+
+/**
+ * A script: its body after the library definitions it uses, directly or through other definitions. Every
+ * call runs the whole chunk, so leaving unused helpers out keeps the fixed cost of a call low.
+ */
 function script(name: string, body: string, libs: string[] = []): RedisScript {
-  const lua = [LIB, ...libs, body].join("\n");
+  const defs = [LIB, ...libs].flatMap(definitions);
+  const used = new Set<Definition>();
+  let scope = body;
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const d of defs) {
+      if (!used.has(d) && mentions(scope, d.name)) {
+        used.add(d);
+        scope += `\n${d.text}`;
+        grew = true;
+      }
+    }
+  }
+  const lua = [...defs.filter((d) => used.has(d)).map((d) => d.text), body].join("\n");
   const s = { name, lua, sha: createHash("sha1").update(lua).digest("hex") };
   ALL.push(s);
   return s;
@@ -217,44 +261,64 @@ local B36 = '0123456789abcdefghijklmnopqrstuvwxyz'
 -- Walks the chain ending at (channel, key) in the blob hash bk, newest first: each link is a blob whose type
 -- is '+' .. <id of the previous link>; the link before '<base>~<seq>~<id>' is '<base>~<seq - 1>~<previous id>',
 -- or the base snapshot '<base>' before link 1. Stops at a blob that is not a delta, or at a missing link.
--- visit(field, value) is called for each blob found; returning false stops the walk after that link.
-local function walk_chain(bk, channel, key, visit)
+-- Appends each blob's value ('<n>:<type><n>:<bytes>') to out, or, with a mark table, records each blob's
+-- field in it and stops at a field already recorded (the links before it were recorded with it).
+local function walk_chain(bk, channel, key, out, mark)
+  local call, find, byte, sub, char = redis.call, string.find, string.byte, string.sub, string.char
   local pc = #channel .. ':' .. channel
   local f = pc .. #key .. ':' .. key
-  local v = redis.call('HGET', bk, f)
-  if not v or visit(f, v) == false then return end
-  local c = string.find(v, ':', 1, true)
-  if string.byte(v, c + 1) ~= 43 then return end
+  if mark then
+    if mark[f] then return end
+    mark[f] = true
+  end
+  local v = call('HGET', bk, f)
+  if not v then return end
+  local n = 0
+  if out then
+    n = 1
+    out[1] = v
+  end
+  local c = find(v, ':', 1, true)
+  if byte(v, c + 1) ~= 43 then return end
   local b, seq = parse_chain_key(key)
   if not b then return end
-  local bf = pc .. #b .. ':' .. b
   local bp = b .. '~'
+  -- Field prefix '<channel><key length>:<base>~' for link ids of the current length.
+  local head, head_tl = nil, -1
   while seq > 1 do
     seq = seq - 1
-    local d1, d2 = math.floor(seq / 36) + 1, seq % 36 + 1
-    key = bp .. string.sub(B36, d1, d1) .. string.sub(B36, d2, d2) .. '~' .. string.sub(v, c + 2, c + tonumber(string.sub(v, 1, c - 1)))
-    f = pc .. #key .. ':' .. key
-    v = redis.call('HGET', bk, f)
-    if not v or visit(f, v) == false then return end
-    c = string.find(v, ':', 1, true)
-    if string.byte(v, c + 1) ~= 43 then return end
+    -- This blob's type is '+' .. the previous link's id.
+    local tl = 0
+    for p = 1, c - 1 do tl = tl * 10 + byte(v, p) - 48 end
+    if tl ~= head_tl then
+      head, head_tl = pc .. (#bp + 2 + tl) .. ':' .. bp, tl
+    end
+    local d1 = seq % 36 + 1
+    local d0 = (seq - d1 + 1) / 36 + 1
+    f = head .. char(byte(B36, d0), byte(B36, d1), 126) .. sub(v, c + 2, c + tl)
+    if mark then
+      if mark[f] then return end
+      mark[f] = true
+    end
+    v = call('HGET', bk, f)
+    if not v then return end
+    if out then
+      n = n + 1
+      out[n] = v
+    end
+    c = find(v, ':', 1, true)
+    if byte(v, c + 1) ~= 43 then return end
   end
-  v = redis.call('HGET', bk, bf)
-  if v then visit(bf, v) end
+  f = pc .. #b .. ':' .. b
+  if mark then
+    if mark[f] then return end
+    mark[f] = true
+  end
+  v = call('HGET', bk, f)
+  if v and out then out[n + 1] = v end
 end
 
--- The values of the chain ending at (channel, key), concatenated: a packed list of (type, bytes), newest first.
-local function chain_values(bk, channel, key)
-  local parts, n = {}, 0
-  walk_chain(bk, channel, key, function(_, v)
-    n = n + 1
-    parts[n] = v
-  end)
-  if n == 1 then return parts[1] end
-  return table.concat(parts)
-end
-
--- {ns, member, writes, chain per ref}.
+-- {ns, member, writes, chain per ref}: each chain is the list of its blobs' values, newest first.
 local function bundle(base, ns, m)
   local z = string.find(m, '\0', 1, true)
   local out = {ns, m, redis.call('HGET', base .. ':w:' .. ns, string.sub(m, 1, z - 1)) or ''}
@@ -267,7 +331,9 @@ local function bundle(base, ns, m)
       local e = c + tonumber(string.sub(refs, pos, c - 1))
       local c2 = string.find(refs, ':', e + 1, true)
       local e2 = c2 + tonumber(string.sub(refs, e + 1, c2 - 1))
-      out[#out + 1] = chain_values(bk, string.sub(refs, c + 1, e), string.sub(refs, c2 + 1, e2))
+      local chain = {}
+      walk_chain(bk, string.sub(refs, c + 1, e), string.sub(refs, c2 + 1, e2), chain)
+      out[#out + 1] = chain
       pos = e2 + 1
     end
   end
@@ -301,19 +367,9 @@ end
 local function gc_blobs(base, ns)
   local bk = base .. ':b:' .. ns
   local live = {}
-  local function mark(f)
-    if live[f] then return false end
-    live[f] = true
-  end
   for _, m in ipairs(redis.call('ZRANGE', base .. ':cp:' .. ns, 0, -1)) do
     local refs = unpack_list(row_field(m, 3))
-    for i = 1, #refs, 2 do
-      local c, k = refs[i], refs[i + 1]
-      local f = #c .. ':' .. c .. #k .. ':' .. k
-      -- A walk that reaches a link already marked stops there: the links before it are marked too.
-      if not live[f] then walk_chain(bk, c, k, mark) end
-      live[f] = true
-    end
+    for i = 1, #refs, 2 do walk_chain(bk, refs[i], refs[i + 1], nil, live) end
   end
   local drop = {}
   for _, f in ipairs(redis.call('HKEYS', bk)) do
@@ -428,9 +484,10 @@ return 1
 );
 
 /**
- * putWrites: ARGV ns, id, ttl, then (task, idx, packed entry) triples. All writes of a checkpoint are one
- * packed list in `<tag>:w:<ns>` field `id`; idx < 0 replaces, others are insert-if-absent. New entries are
- * appended; the list is only rebuilt when an entry is replaced.
+ * putWrites: ARGV ns, id, ttl, then the writes as one packed list of entries (task, idx, ...), at most one
+ * per (task, idx). All writes of a checkpoint are one packed list in `<tag>:w:<ns>` field `id`. The first
+ * writes of a checkpoint are stored as sent (one HSETNX); later ones are merged: idx < 0 replaces, others are
+ * insert-if-absent, new entries are appended, and the list is only rebuilt when an entry is replaced.
  */
 export const PUT_WRITES = script(
   "putWrites",
@@ -438,41 +495,33 @@ export const PUT_WRITES = script(
 ${THREAD_BASE}
 local ns, id = ARGV[1], ARGV[2]
 local wk = base .. ':w:' .. ns
-local cur = redis.call('HGET', wk, id)
-local pos, entries = {}, nil
-if cur then
-  -- (task, idx) of each stored entry, without copying the entries.
-  local p, n, i = 1, #cur, 0
+if redis.call('HSETNX', wk, id, ARGV[4]) == 0 then
+  local cur = redis.call('HGET', wk, id)
+  -- (task, idx) of each stored entry → its position, read without copying the entries.
+  local pos, count, p, n = {}, 0, 1, #cur
   while p <= n do
     local c = string.find(cur, ':', p, true)
-    local e = c + tonumber(string.sub(cur, p, c - 1))
-    i = i + 1
     local task = nth(cur, 1, c + 1)
-    pos[#task .. ':' .. task .. nth(cur, 2, c + 1)] = i
-    p = e + 1
+    count = count + 1
+    pos[#task .. ':' .. task .. nth(cur, 2, c + 1)] = count
+    p = c + 1 + tonumber(string.sub(cur, p, c - 1))
   end
-end
-local added, apos = {}, {}
-for k = 4, #ARGV, 3 do
-  local task, idx, entry = ARGV[k], ARGV[k + 1], ARGV[k + 2]
-  local key = #task .. ':' .. task .. idx
-  local at, a = pos[key], apos[key]
-  if at then
-    if tonumber(idx) < 0 then
-      if not entries then entries = unpack_list(cur) end
-      entries[at] = entry
+  local entries, added = nil, {}
+  for _, e in ipairs(unpack_list(ARGV[4])) do
+    local task, idx = nth(e, 1), nth(e, 2)
+    local at = pos[#task .. ':' .. task .. idx]
+    if not at then
+      added[#added + 1] = #e .. ':' .. e
+    elseif tonumber(idx) < 0 then
+      entries = entries or unpack_list(cur)
+      entries[at] = e
     end
-  elseif a then
-    if tonumber(idx) < 0 then added[a] = #entry .. ':' .. entry end
-  else
-    added[#added + 1] = #entry .. ':' .. entry
-    apos[key] = #added
   end
-end
-if entries then
-  redis.call('HSET', wk, id, pack_list(entries) .. table.concat(added))
-elseif #added > 0 then
-  redis.call('HSET', wk, id, (cur or '') .. table.concat(added))
+  if entries then
+    redis.call('HSET', wk, id, pack_list(entries) .. table.concat(added))
+  elseif #added > 0 then
+    redis.call('HSET', wk, id, cur .. table.concat(added))
+  end
 end
 redis.call('ZADD', base .. ':ns', 0, ns)
 touch(base, ARGV[3])

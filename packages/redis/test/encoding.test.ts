@@ -42,7 +42,7 @@ if (!REDIS_URL) {
   });
 } else {
   describe("stored JSON text in Lua", () => {
-    const redis = new Redis(REDIS_URL);
+    const redis = new Redis(REDIS_URL!);
     afterAll(async () => {
       await redis.quit();
     });
