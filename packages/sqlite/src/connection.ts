@@ -16,18 +16,6 @@ import { migrationSql } from "./sql.js";
 export type SqliteDatabase = BetterSqlite3.Database;
 type Statement = BetterSqlite3.Statement;
 
-/** Something holding an open statement iterator that can let go of it and resume later. */
-interface Detachable {
-  detach(): void;
-}
-
-/**
- * Open list cursors per database handle. While a better-sqlite3 iterator is open its connection refuses
- * writes, so every write first detaches the cursors open on the same handle (a saver and a store may
- * share one); they resume from their last row with a fresh statement when read again.
- */
-const openCursors = new WeakMap<object, Set<Detachable>>();
-
 const MAX_CACHED_STATEMENTS = 500;
 
 const DEFAULTS: ResolvedConnectionOptions = { busyTimeoutMs: 5000, wal: true, tablePrefix: "" };
@@ -170,7 +158,6 @@ export class SqliteConnection {
 
   private transaction<T>(begin: string, fn: () => T): T {
     const db = this.database;
-    this.detachCursors(db);
     if (db.inTransaction) {
       this.stmt("SAVEPOINT langgraph_persist").run();
       try {
@@ -194,24 +181,6 @@ export class SqliteConnection {
     }
   }
 
-  register(cursor: Detachable): void {
-    const db = this.database;
-    let set = openCursors.get(db);
-    if (!set) openCursors.set(db, (set = new Set()));
-    set.add(cursor);
-  }
-
-  unregister(cursor: Detachable): void {
-    if (this.db) openCursors.get(this.db)?.delete(cursor);
-  }
-
-  private detachCursors(db: SqliteDatabase): void {
-    const set = openCursors.get(db);
-    if (!set || set.size === 0) return;
-    for (const c of [...set]) c.detach();
-  }
-
-  /** Detaches this connection's cursors and closes the handle if the adapter opened it. */
   /** Applies the missing migrations of one list in one write transaction (the cross-process lock). */
   migrate(table: string, migrations: readonly string[]): void {
     const sql = migrationSql(table);
@@ -234,56 +203,12 @@ export class SqliteConnection {
     const db = this.db;
     this.cache.clear();
     if (!db) return;
-    if (db.open) this.detachCursors(db);
     if (this.owned && db.open) db.close();
   }
 }
 
 function isMemory(filename: string): boolean {
   return filename === ":memory:";
-}
-
-/**
- * A list cursor that survives writes on its connection: it iterates one statement, and when a write
- * needs the connection it closes the iterator and later reopens the query just after the last row it
- * returned. Without interleaved writes a list is exactly one statement.
- */
-export class ResumableCursor<Row> implements Detachable {
-  private iterator: IterableIterator<Row> | undefined;
-  private last: Row | undefined;
-  private finished = false;
-
-  constructor(
-    private readonly connection: SqliteConnection,
-    private readonly open: (after: Row | undefined) => IterableIterator<Row>,
-  ) {}
-
-  next(): Row | undefined {
-    if (this.finished) return undefined;
-    if (!this.iterator) {
-      this.iterator = this.open(this.last);
-      this.connection.register(this);
-    }
-    const step = this.iterator.next();
-    if (step.done) {
-      this.close();
-      return undefined;
-    }
-    this.last = step.value;
-    return step.value;
-  }
-
-  detach(): void {
-    const it = this.iterator;
-    this.iterator = undefined;
-    this.connection.unregister(this);
-    it?.return?.();
-  }
-
-  close(): void {
-    this.finished = true;
-    this.detach();
-  }
 }
 
 /** Maps better-sqlite3 / SQLite failures to the typed errors of core. */

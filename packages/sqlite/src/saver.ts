@@ -12,29 +12,28 @@ import {
   type StoredThreadInfo,
   type WriteRecord,
 } from "@langgraph-persist/core";
-import { ResumableCursor, SqliteConnection, mapSqliteError, resolveConnectionOptions, type SqliteDatabase } from "./connection.js";
+import { SqliteConnection, mapSqliteError, resolveConnectionOptions, type SqliteDatabase } from "./connection.js";
 import { saverMigrations } from "./migrations.js";
+import { loadedParent, loadedRefs, loadedType, storedParent, storedRefs, storedType } from "./encoding.js";
 import type { SqliteSaverOptions } from "./options.js";
-import { listSql, listThreadsSql, saverSql, saverTableNames, type ListPosition, type SaverStatements, type SaverTables } from "./sql.js";
+import { listSql, listThreadsSql, saverSql, saverTableNames, type ListPosition, type PageShape, type SaverStatements, type SaverTables } from "./sql.js";
 
 const SOURCE = "@langgraph-persist/sqlite";
 const NOT_SET_UP = "setup() has not run: call await saver.setup() first";
 
-interface CheckpointRow {
-  thread_id: string;
-  checkpoint_ns: string;
-  checkpoint_id: string;
-  parent_checkpoint_id: string | null;
-  checkpoint_type: string;
-  checkpoint: Buffer;
-  metadata_type: string;
-  metadata: Buffer;
-  metadata_json: string;
-  run_id: string | null;
-  blob_refs: string;
-  blobs_json: string;
-  writes_json: string;
-}
+/**
+ * A row of a page statement (`pageSql`), read with `raw(true)`: `[kind, thread_id, checkpoint_ns, ...]`.
+ * kind 0: checkpoint_id, parent_checkpoint_id, checkpoint_type, checkpoint, metadata_type, metadata,
+ * metadata_json, run_id, blob_refs; kind 1: the JSON list of blobs and their concatenated bytes;
+ * kind 2: checkpoint_id, task_id, idx, channel, type, data, task_path.
+ */
+type PageRow = [kind: 0 | 1 | 2, threadId: string, ns: string, ...rest: unknown[]];
+
+/** The first page of an unlimited `list`; each next page doubles, up to `MAX_PAGE`. */
+const FIRST_PAGE = 16;
+const MAX_PAGE = 256;
+/** `expires_at` the thread upserts return for a thread that had expired. */
+const EXPIRED = -1;
 
 interface WriteRow {
   task_id: string;
@@ -49,9 +48,9 @@ interface ThreadRow {
   thread_id: string;
   checkpoint_ns: string;
   checkpoint_id: string;
-  checkpoint_type: string;
+  checkpoint_type: string | null;
   checkpoint: Buffer;
-  metadata_type: string;
+  metadata_type: string | null;
   metadata: Buffer;
   metadata_json: string;
 }
@@ -66,19 +65,16 @@ function blob(b: Uint8Array): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
-function hexBytes(hex: string): Uint8Array {
-  return bytes(Buffer.from(hex, "hex"));
-}
-
 function filterObject(filter: ListQuery["filter"]): Record<string, unknown> | undefined {
   return filter && filter.length > 0 ? Object.fromEntries(filter.map(([k, json]) => [k, JSON.parse(json) as unknown])) : undefined;
 }
 
 /**
  * A LangGraph checkpointer on SQLite (better-sqlite3): a file for local agents and several processes,
- * or `":memory:"` for tests. Channel values are stored once per version, `getTuple` is one statement,
- * `list` streams rows, and the extended operations (`deleteForRuns`, `copyThread`, `prune`,
- * `listThreads`, thread TTL) run in single transactions.
+ * or `":memory:"` for tests. Channel values are stored once per version (growing arrays as delta
+ * chains), `put` is one transaction without reads, `getTuple` is one statement, `list` is one statement
+ * per page, and the extended operations (`deleteForRuns`, `copyThread`, `prune`, `listThreads`, thread
+ * TTL) run in single transactions.
  *
  * @example
  * const checkpointer = SqliteSaver.fromConnString("./agent.db");
@@ -89,9 +85,12 @@ export class SqliteSaver extends PersistSaver {
   static readonly SOURCE = SOURCE;
   protected readonly source = SOURCE;
   readonly capabilities: SaverCapabilities = { ttl: true, extendedOps: true, listThreads: true, multiProcess: true };
+  // metadata_json is a TEXT column: it reads back byte for byte, so JSON metadata is stored once.
+  protected override readonly metadataFromJson = true;
   private readonly connection: SqliteConnection;
   private readonly tables: SaverTables;
-  private readonly sql: SaverStatements;
+  private statements: SaverStatements | undefined;
+  private utf8: boolean | undefined;
   private stopSweeper: (() => void) | undefined;
 
   /**
@@ -102,7 +101,6 @@ export class SqliteSaver extends PersistSaver {
     super(options);
     const resolved = resolveConnectionOptions(SOURCE, options);
     this.tables = saverTableNames(resolved.tablePrefix);
-    this.sql = saverSql(this.tables);
     this.connection = new SqliteConnection(SOURCE, database, resolved);
   }
 
@@ -115,6 +113,15 @@ export class SqliteSaver extends PersistSaver {
    */
   static fromConnString(filename: string, options: SqliteSaverOptions = {}): SqliteSaver {
     return new SqliteSaver(filename, options);
+  }
+
+  /** Whether the database stores text as UTF-8 (then blob bytes are concatenated as they are). */
+  private get isUtf8(): boolean {
+    return (this.utf8 ??= this.connection.database.pragma("encoding", { simple: true }) === "UTF-8");
+  }
+
+  private get sql(): SaverStatements {
+    return (this.statements ??= saverSql(this.tables, this.isUtf8));
   }
 
   protected override mapError(action: string, err: unknown): PersistenceError {
@@ -167,25 +174,85 @@ export class SqliteSaver extends PersistSaver {
     this.connection.write(() => this.connection.stmt(this.sql.refreshThreads).run({ ids: JSON.stringify(ids), expiresAt: this.expiry(now), now }));
   }
 
-  private toStored(row: CheckpointRow): StoredCheckpoint {
-    const record: CheckpointRecord = {
-      threadId: row.thread_id,
-      checkpointNs: row.checkpoint_ns,
-      checkpointId: row.checkpoint_id,
-      parentCheckpointId: row.parent_checkpoint_id,
-      checkpoint: { type: row.checkpoint_type, data: bytes(row.checkpoint) },
-      metadata: { type: row.metadata_type, data: bytes(row.metadata) },
-      metadataJson: row.metadata_json,
-      runId: row.run_id,
-      blobRefs: JSON.parse(row.blob_refs) as Array<[string, string]>,
-    };
-    const blobs = (JSON.parse(row.blobs_json) as Array<[string, string, string, string]>).map(
-      ([channel, version, type, hex]): BlobRecord => ({ channel, version, type, data: hexBytes(hex) }),
-    );
-    const writes = (JSON.parse(row.writes_json) as Array<[string, number, string, string, string, string]>).map(
-      ([taskId, idx, channel, type, hex, taskPath]): WriteRecord => ({ taskId, idx, channel, type, data: hexBytes(hex), taskPath }),
-    );
-    return { record, blobs, writes };
+  /**
+   * Rebuilds the checkpoints of a page statement's rows, in the statement's (list) order. Each one gets
+   * the blobs fetched for its thread and namespace (the union of the page's chain ranges: the codec
+   * follows its own chain and ignores the rest) and its own writes.
+   */
+  private assemble(rows: PageRow[], shape: PageShape): StoredCheckpoint[] {
+    const out: StoredCheckpoint[] = [];
+    const blobs = new Map<string, BlobRecord[]>();
+    const writes = new Map<string, WriteRecord[]>();
+    for (const r of rows) {
+      if (r[0] === 0) {
+        out.push({
+          record: {
+            threadId: r[1],
+            checkpointNs: r[2],
+            checkpointId: r[3] as string,
+            parentCheckpointId: loadedParent(r[3] as string, r[4]),
+            checkpoint: { type: loadedType(r[5] as string | null), data: bytes(r[6] as Buffer) },
+            metadata: { type: loadedType(r[7] as string | null), data: bytes(r[8] as Buffer) },
+            metadataJson: r[9] as string,
+            runId: r[10] as string | null,
+            blobRefs: loadedRefs(r[11] as string),
+          },
+          blobs: [],
+          writes: [],
+        });
+      } else if (r[0] === 1) {
+        const versions = JSON.parse(r[4] as string) as string[];
+        if (versions.length === 0) continue;
+        const threads = shape.thread ? undefined : (JSON.parse(r[1]) as string[]);
+        const namespaces = shape.ns ? undefined : (JSON.parse(r[2]) as string[]);
+        const channels = JSON.parse(r[3] as string) as string[];
+        const types = JSON.parse(r[5] as string) as Array<string | null>;
+        const lengths = JSON.parse(r[6] as string) as number[];
+        const data = shape.utf8 ? bytes(r[7] as Buffer) : bytes(Buffer.from(r[7] as string, "hex"));
+        let group: BlobRecord[] | undefined;
+        let groupKey: string | undefined;
+        for (let i = 0, at = 0; i < versions.length; i++) {
+          const key = threads || namespaces ? `${threads ? threads[i] : ""}\u0000${namespaces ? namespaces[i] : ""}` : "";
+          if (!group || key !== groupKey) {
+            groupKey = key;
+            group = blobs.get(key);
+            if (!group) blobs.set(key, (group = []));
+          }
+          group.push({ channel: channels[i], version: versions[i], type: loadedType(types[i]), data: data.subarray(at, (at += lengths[i])) });
+        }
+      } else {
+        const key = `${r[1]}\u0000${r[2]}\u0000${r[3] as string}`;
+        let list = writes.get(key);
+        if (!list) writes.set(key, (list = []));
+        list.push({ taskId: r[4] as string, idx: r[5] as number, channel: r[6] as string, type: r[7] as string, data: bytes(r[8] as Buffer), taskPath: r[9] as string });
+      }
+    }
+    for (const s of out) {
+      const { threadId, checkpointNs, checkpointId } = s.record;
+      s.blobs = blobs.get(shape.thread && shape.ns ? "" : `${shape.thread ? "" : threadId}\u0000${shape.ns ? "" : checkpointNs}`) ?? [];
+      s.writes = writes.get(`${threadId}\u0000${checkpointNs}\u0000${checkpointId}`) ?? [];
+    }
+    return out;
+  }
+
+  /** Runs a page statement. */
+  private page(sql: string, params: Record<string, unknown>, shape: PageShape): StoredCheckpoint[] {
+    const stmt = this.connection.stmt(sql);
+    stmt.raw(true);
+    return this.assemble(stmt.all(params) as PageRow[], shape);
+  }
+
+  /**
+   * Upserts the thread index row first thing in a write transaction. When the thread had expired (not
+   * yet swept), its rows are deleted and the row is written afresh: the write starts a new thread
+   * instead of reviving the old state. No separate expiry read.
+   */
+  private upsertThread(sql: string, params: Record<string, unknown>): void {
+    const stmt = this.connection.stmt(sql);
+    const row = stmt.get(params) as { expires_at: number | null } | undefined;
+    if (row?.expires_at !== EXPIRED) return;
+    this.deleteThreadRows([params.thread as string]);
+    stmt.get(params);
   }
 
   // ------------------------------------------------------------------------------ primitives
@@ -194,30 +261,29 @@ export class SqliteSaver extends PersistSaver {
     const now = Date.now();
     const { threadId: thread, checkpointNs: ns, checkpointId: id } = record;
     this.connection.write(() => {
-      this.purgeIfExpired(thread, now);
+      this.upsertThread(this.sql.upsertThreadOnPut, { thread, ns, id, expiresAt: this.expiry(now), now, expired: EXPIRED });
       const insertBlob = this.connection.stmt(this.sql.insertBlob);
-      for (const b of blobs) insertBlob.run({ thread, ns, channel: b.channel, version: b.version, type: b.type, data: blob(b.data) });
+      for (const b of blobs) insertBlob.run({ thread, ns, channel: b.channel, version: b.version, type: storedType(b.type), data: blob(b.data) });
       this.connection.stmt(this.sql.upsertCheckpoint).run({
         thread,
         ns,
         id,
-        parent: record.parentCheckpointId,
-        checkpointType: record.checkpoint.type,
+        parent: storedParent(id, record.parentCheckpointId),
+        checkpointType: storedType(record.checkpoint.type),
         checkpoint: blob(record.checkpoint.data),
-        metadataType: record.metadata.type,
+        metadataType: storedType(record.metadata.type),
         metadata: blob(record.metadata.data),
         metadataJson: record.metadataJson,
         runId: record.runId,
-        blobRefs: JSON.stringify(record.blobRefs),
+        blobRefs: storedRefs(record.blobRefs),
       });
-      this.connection.stmt(this.sql.upsertThreadOnPut).run({ thread, ns, id, expiresAt: this.expiry(now) });
     });
   }
 
   protected async _putWrites(threadId: string, ns: string, checkpointId: string, writes: WriteRecord[]): Promise<void> {
     const now = Date.now();
     this.connection.write(() => {
-      this.purgeIfExpired(threadId, now);
+      this.upsertThread(this.sql.touchThread, { thread: threadId, expiresAt: this.expiry(now), now, expired: EXPIRED });
       const insert = this.connection.stmt(this.sql.insertWrite);
       const replace = this.connection.stmt(this.sql.replaceWrite);
       for (const w of writes) {
@@ -233,46 +299,58 @@ export class SqliteSaver extends PersistSaver {
           taskPath: w.taskPath,
         });
       }
-      this.connection.stmt(this.sql.touchThread).run({ thread: threadId, expiresAt: this.expiry(now) });
     });
   }
 
   protected async _getCheckpoint(threadId: string, ns: string, checkpointId: string | undefined): Promise<StoredCheckpoint | undefined> {
     const now = Date.now();
-    const row = (
+    const shape = { thread: true, ns: true, utf8: this.isUtf8 };
+    const [stored] =
       checkpointId === undefined
-        ? this.connection.stmt(this.sql.getLatest).get({ thread: threadId, ns, now })
-        : this.connection.stmt(this.sql.getById).get({ thread: threadId, ns, id: checkpointId, now })
-    ) as CheckpointRow | undefined;
-    if (!row) return undefined;
+        ? this.page(this.sql.getLatest, { thread: threadId, ns, now }, shape)
+        : this.page(this.sql.getById, { thread: threadId, ns, id: checkpointId, now }, shape);
+    if (!stored) return undefined;
     this.refresh([threadId], now);
-    return this.toStored(row);
+    return stored;
   }
 
+  /**
+   * Pages of `listSql`, each one statement run to completion (so writes between yielded tuples never
+   * meet an open cursor): the first page is the limit (or 16), later ones double up to 256. The next
+   * page starts strictly after the last row of the previous one.
+   */
   protected async *_list(query: ListQuery): AsyncIterable<StoredCheckpoint> {
     const now = Date.now();
     const filter = filterObject(query.filter);
-    const { exact } = listSql(this.tables, query, undefined, query.limit);
     let remaining = query.limit;
+    let size = FIRST_PAGE;
+    let after: ListPosition | undefined;
     const seen = new Set<string>();
-    const cursor = new ResumableCursor<CheckpointRow>(this.connection, (after) => {
-      const position: ListPosition | undefined = after && { checkpointId: after.checkpoint_id, threadId: after.thread_id, checkpointNs: after.checkpoint_ns };
-      const compiled = listSql(this.tables, query, position, remaining);
-      return this.connection.iterable(compiled.sql).iterate({ ...compiled.params, now }) as IterableIterator<CheckpointRow>;
-    });
     try {
       while (remaining === undefined || remaining > 0) {
-        const row = cursor.next();
-        if (!row) break;
-        if (!exact && !metadataMatches(JSON.parse(row.metadata_json) as Record<string, unknown>, filter)) continue;
-        if (remaining !== undefined) remaining--;
-        seen.add(row.thread_id);
-        yield this.toStored(row);
+        const compiled = listSql(this.tables, query, after, 0, this.isUtf8);
+        const exact = compiled.exact;
+        // Without a filter the page needs no more rows than remain; with a filter checked in JS it may.
+        const limit = exact && remaining !== undefined ? Math.min(remaining, MAX_PAGE) : size;
+        compiled.params.limit = limit;
+        let page: StoredCheckpoint[];
+        try {
+          page = this.page(compiled.sql, { ...compiled.params, now }, compiled.shape);
+        } catch (err) {
+          throw this.mapError("list", err);
+        }
+        for (const stored of page) {
+          if (!exact && !metadataMatches(JSON.parse(stored.record.metadataJson) as Record<string, unknown>, filter)) continue;
+          seen.add(stored.record.threadId);
+          yield stored;
+          if (remaining !== undefined && --remaining === 0) return;
+        }
+        if (page.length < limit) return;
+        const last = page[page.length - 1].record;
+        after = { checkpointId: last.checkpointId, threadId: last.threadId, checkpointNs: last.checkpointNs };
+        size = Math.min(size * 2, MAX_PAGE);
       }
-    } catch (err) {
-      throw this.mapError("list", err);
     } finally {
-      cursor.close();
       if (!this.closed) this.refresh(seen, now);
     }
   }
@@ -293,8 +371,7 @@ export class SqliteSaver extends PersistSaver {
       if (affected.length === 0) return;
       this.connection.stmt(this.sql.deleteRunWrites).run({ ids });
       this.connection.stmt(this.sql.deleteRunCheckpoints).run({ ids });
-      const dropBlobs = this.connection.stmt(this.sql.deleteUnreferencedBlobs);
-      for (const a of affected) dropBlobs.run({ thread: a.thread_id, ns: a.checkpoint_ns });
+      this.connection.stmt(this.sql.deleteUnreachableBlobs).run({ pairs: JSON.stringify(affected.map((a) => [a.thread_id, a.checkpoint_ns])) });
       const threads = JSON.stringify([...new Set(affected.map((a) => a.thread_id))]);
       this.connection.stmt(this.sql.recomputeThread).run({ ids: threads });
       this.connection.stmt(this.sql.dropEmptyThreads).run({ ids: threads });
@@ -313,7 +390,7 @@ export class SqliteSaver extends PersistSaver {
         this.connection.stmt(this.sql.copyBlobs).run(params).changes +
         this.connection.stmt(this.sql.copyWrites).run(params).changes;
       if (copied === 0) return;
-      this.connection.stmt(this.sql.touchThread).run({ thread: targetThreadId, expiresAt: this.expiry(now) });
+      this.upsertThread(this.sql.touchThread, { thread: targetThreadId, expiresAt: this.expiry(now), now, expired: EXPIRED });
       this.connection.stmt(this.sql.recomputeThread).run({ ids: JSON.stringify([targetThreadId]) });
     });
   }
@@ -323,8 +400,7 @@ export class SqliteSaver extends PersistSaver {
       const ids = JSON.stringify(threadIds);
       this.connection.stmt(this.sql.pruneWrites).run({ ids });
       this.connection.stmt(this.sql.pruneCheckpoints).run({ ids });
-      const dropBlobs = this.connection.stmt(this.sql.deleteUnreferencedThreadBlobs);
-      for (const thread of threadIds) dropBlobs.run({ thread });
+      this.connection.stmt(this.sql.deleteUnreachableThreadBlobs).run({ ids });
     });
   }
 
@@ -339,8 +415,9 @@ export class SqliteSaver extends PersistSaver {
         threadId: row.thread_id,
         checkpointId: row.checkpoint_id,
         checkpointNs: row.checkpoint_ns,
-        checkpoint: { type: row.checkpoint_type, data: bytes(row.checkpoint) },
-        metadata: { type: row.metadata_type, data: bytes(row.metadata) },
+        checkpoint: { type: loadedType(row.checkpoint_type), data: bytes(row.checkpoint) },
+        metadata: { type: loadedType(row.metadata_type), data: bytes(row.metadata) },
+        metadataJson: row.metadata_json,
       });
       if (out.length >= options.limit) break;
     }

@@ -1,4 +1,5 @@
 import type { FilterCondition, ListQuery } from "@langgraph-persist/core";
+import { refsJson } from "./encoding.js";
 
 /**
  * Every statement the adapter runs, in one place. Schema DDL lives in `migrations.ts`.
@@ -63,23 +64,67 @@ export function migrationSql(table: string) {
 
 // ---------------------------------------------------------------------------------------- saver
 
+/** The lowest blob key a reference may need (core `chainLowerBound`): the text before the first `~`. */
+function chainLowerBound(key: string): string {
+  return `CASE WHEN instr(${key}, '~') > 0 THEN substr(${key}, 1, instr(${key}, '~') - 1) ELSE ${key} END`;
+}
+
 /**
- * A checkpoint row plus, in the same row, the blobs its `blob_refs` name and its pending writes,
- * aggregated as JSON arrays (binary values hex-encoded). One row per checkpoint means `getTuple` is one
- * statement and `list` streams one row per tuple in index order, without a cartesian blob × write
- * join and without a sort over the whole thread. `CROSS JOIN` pins the loop order: walk the refs, then
- * one primary-key lookup per blob (not every blob of the namespace per ref).
+ * The blob ranges a set of checkpoint rows needs: one `[lo, hi]` per (thread, namespace, channel, chain
+ * base). Every reference `[channel, key]` needs the blobs of its channel whose version lies (BINARY
+ * order) in `[chainLowerBound(key), key]`; references sharing a lower bound have nested ranges, so
+ * their union is `[lo, max(key)]`. Keys without `~` are exact lookups (`lo = hi`).
  */
-function checkpointColumns(t: SaverTables, c: string): string {
-  return `${c}.thread_id, ${c}.checkpoint_ns, ${c}.checkpoint_id, ${c}.parent_checkpoint_id,
-  ${c}.checkpoint_type, ${c}.checkpoint, ${c}.metadata_type, ${c}.metadata, ${c}.metadata_json, ${c}.run_id, ${c}.blob_refs,
-  (SELECT json_group_array(json_array(b.channel, b.version, b.type, hex(b.data)))
-     FROM json_each(${c}.blob_refs) r
-     CROSS JOIN ${t.blobs} b ON b.thread_id = ${c}.thread_id AND b.checkpoint_ns = ${c}.checkpoint_ns
-                      AND b.channel = json_extract(r.value, '$[0]') AND b.version = json_extract(r.value, '$[1]')) AS blobs_json,
-  (SELECT json_group_array(json_array(w.task_id, w.idx, w.channel, w.type, hex(w.data), w.task_path))
-     FROM ${t.writes} w
-    WHERE w.thread_id = ${c}.thread_id AND w.checkpoint_ns = ${c}.checkpoint_ns AND w.checkpoint_id = ${c}.checkpoint_id) AS writes_json`;
+function chainRanges(source: string, where = ""): string {
+  return `SELECT thread_id, checkpoint_ns, channel, lo, max(k) AS hi FROM (
+      SELECT s.thread_id, s.checkpoint_ns, r.value ->> 0 AS channel, r.value ->> 1 AS k, ${chainLowerBound("(r.value ->> 1)")} AS lo
+        FROM ${source} s, json_each(${refsJson("s.blob_refs")}) r ${where})
+    GROUP BY thread_id, checkpoint_ns, channel, lo`;
+}
+
+/** Columns of the checkpoint rows a read returns (`kind` 0). */
+const CHECKPOINT_COLUMNS = `thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint_type, checkpoint,
+  metadata_type, metadata, metadata_json, run_id, blob_refs`;
+
+/**
+ * How a page statement returns blobs. `thread` / `ns`: the query pins the thread / namespace, so the
+ * blob lists leave it out. `utf8`: the database encoding is UTF-8, so BLOB bytes concatenate as they
+ * are (text functions pass UTF-8 bytes through untouched); otherwise they travel hex-encoded.
+ */
+export interface PageShape {
+  thread: boolean;
+  ns: boolean;
+  utf8: boolean;
+}
+
+/**
+ * One statement that returns a page of checkpoints with everything needed to rebuild them, as rows
+ * `[kind, ...]`:
+ * - kind 0, one per checkpoint, in list order: its columns;
+ * - kind 1, exactly one: every blob in the page's chain ranges (fetched once for the whole page,
+ *   however many checkpoints share a chain) as parallel JSON arrays — thread ids and namespaces (NULL
+ *   when pinned), channels, versions, types, byte lengths — and all their bytes concatenated in the same
+ *   order: a handful of values instead of one row and one buffer per blob;
+ * - kind 2, one per pending write of the page's checkpoints.
+ * The page is materialised once; blobs and writes are primary-key range lookups driven by it
+ * (`CROSS JOIN` pins that loop order).
+ */
+function pageSql(t: SaverTables, pageWhere: string, order: string, limit: string, shape: PageShape): string {
+  const data = shape.utf8 ? "CAST(group_concat(b.data, '') AS BLOB)" : "group_concat(hex(b.data), '')";
+  return `WITH page AS MATERIALIZED (
+      SELECT ${CHECKPOINT_COLUMNS} FROM ${t.checkpoints} c WHERE ${pageWhere} ORDER BY ${order}${limit}),
+    ranges AS MATERIALIZED (${chainRanges("page")})
+    SELECT 0 AS kind, ${CHECKPOINT_COLUMNS} FROM page
+    UNION ALL
+    SELECT 1, ${shape.thread ? "NULL" : "json_group_array(g.thread_id)"}, ${shape.ns ? "NULL" : "json_group_array(g.checkpoint_ns)"},
+           json_group_array(b.channel), json_group_array(b.version), json_group_array(b.type), json_group_array(length(b.data)), ${data},
+           NULL, NULL, NULL, NULL
+      FROM ranges g CROSS JOIN ${t.blobs} b
+     WHERE b.thread_id = g.thread_id AND b.checkpoint_ns = g.checkpoint_ns AND b.channel = g.channel AND b.version >= g.lo AND b.version <= g.hi
+    UNION ALL
+    SELECT 2, w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.idx, w.channel, w.type, w.data, w.task_path, NULL, NULL
+      FROM page p CROSS JOIN ${t.writes} w
+     WHERE w.thread_id = p.thread_id AND w.checkpoint_ns = p.checkpoint_ns AND w.checkpoint_id = p.checkpoint_id`;
 }
 
 /** A thread whose expiry has passed is invisible to every read, before the sweeper deletes it. */
@@ -90,15 +135,24 @@ function liveThread(t: SaverTables, c: string): string {
 /** A JSON array bound as `@ids`, so one statement serves any number of ids. */
 const IDS = `SELECT value FROM json_each(@ids)`;
 
-export function saverSql(names: SaverTables) {
+/** Blobs of the (thread, namespace) pairs in @pairs that no remaining checkpoint of the pair reaches. */
+function unreachableBlobs(t: SaverTables, pairs: string): string {
+  return `WITH p(thread_id, checkpoint_ns) AS MATERIALIZED (${pairs}),
+    ranges AS MATERIALIZED (${chainRanges(`(SELECT c.thread_id, c.checkpoint_ns, c.blob_refs FROM p CROSS JOIN ${t.checkpoints} c
+                                              WHERE c.thread_id = p.thread_id AND c.checkpoint_ns = p.checkpoint_ns)`)}),
+    live AS MATERIALIZED (SELECT b.thread_id, b.checkpoint_ns, b.channel, b.version FROM ranges g CROSS JOIN ${t.blobs} b
+      WHERE b.thread_id = g.thread_id AND b.checkpoint_ns = g.checkpoint_ns AND b.channel = g.channel AND b.version >= g.lo AND b.version <= g.hi)
+    DELETE FROM ${t.blobs} WHERE (thread_id, checkpoint_ns) IN (SELECT thread_id, checkpoint_ns FROM p)
+      AND (thread_id, checkpoint_ns, channel, version) NOT IN (SELECT thread_id, checkpoint_ns, channel, version FROM live)`;
+}
+
+export function saverSql(names: SaverTables, utf8: boolean) {
   const t = quoted(names);
+  const pinned: PageShape = { thread: true, ns: true, utf8 };
   return {
-    getById: `SELECT ${checkpointColumns(t, "c")} FROM ${t.checkpoints} c
-      WHERE c.thread_id = @thread AND c.checkpoint_ns = @ns AND c.checkpoint_id = @id AND ${liveThread(t, "c")}`,
-    // The primary key (thread_id, checkpoint_ns, checkpoint_id) scanned backwards: no sort.
-    getLatest: `SELECT ${checkpointColumns(t, "c")} FROM ${t.checkpoints} c
-      WHERE c.thread_id = @thread AND c.checkpoint_ns = @ns AND ${liveThread(t, "c")}
-      ORDER BY c.checkpoint_id DESC LIMIT 1`,
+    getById: pageSql(t, `c.thread_id = @thread AND c.checkpoint_ns = @ns AND c.checkpoint_id = @id AND ${liveThread(t, "c")}`, "c.checkpoint_id", "", pinned),
+    // The primary key (thread_id, checkpoint_ns, checkpoint_id) read backwards: no sort.
+    getLatest: pageSql(t, `c.thread_id = @thread AND c.checkpoint_ns = @ns AND ${liveThread(t, "c")}`, "c.checkpoint_id DESC", " LIMIT 1", pinned),
     getWrites: `SELECT task_id, idx, channel, type, data, task_path FROM ${t.writes}
       WHERE thread_id = @thread AND checkpoint_ns = @ns AND checkpoint_id = @id`,
 
@@ -116,16 +170,25 @@ export function saverSql(names: SaverTables) {
     /**
      * The thread index row points at the checkpoint `listThreads` reports: the newest of the root
      * namespace, or the newest of any namespace while the thread has no root checkpoint. Kept current on
-     * every put so `listThreads` never scans checkpoints.
+     * every put so `listThreads` never scans checkpoints. It runs first in the put transaction and also
+     * answers whether the thread had expired (not yet swept): then it returns `expires_at` = @expired
+     * and the caller purges the thread and runs it again.
      */
     upsertThreadOnPut: `INSERT INTO ${t.threads} (thread_id, checkpoint_ns, checkpoint_id, expires_at)
       VALUES (@thread, @ns, @id, @expiresAt)
       ON CONFLICT (thread_id) DO UPDATE SET
         checkpoint_ns = CASE WHEN ${TAKE_NEW} THEN excluded.checkpoint_ns ELSE checkpoint_ns END,
         checkpoint_id = CASE WHEN ${TAKE_NEW} THEN excluded.checkpoint_id ELSE checkpoint_id END,
-        expires_at = excluded.expires_at`,
+        expires_at = CASE WHEN expires_at <= @now THEN @expired ELSE excluded.expires_at END
+      RETURNING expires_at`,
+    /**
+     * Same for writes (a thread with only writes still has a row, for its expiry). The update is skipped
+     * when the expiry would not change, so then no row comes back and no page is written.
+     */
     touchThread: `INSERT INTO ${t.threads} (thread_id, checkpoint_ns, checkpoint_id, expires_at) VALUES (@thread, NULL, NULL, @expiresAt)
-      ON CONFLICT (thread_id) DO UPDATE SET expires_at = excluded.expires_at`,
+      ON CONFLICT (thread_id) DO UPDATE SET expires_at = CASE WHEN expires_at <= @now THEN @expired ELSE excluded.expires_at END
+        WHERE expires_at IS NOT excluded.expires_at OR expires_at <= @now
+      RETURNING expires_at`,
     refreshThreads: `UPDATE ${t.threads} SET expires_at = @expiresAt
       WHERE thread_id IN (${IDS}) AND (expires_at IS NULL OR expires_at > @now)`,
     /** Recomputes the index row after deletes; same preference as `upsertThreadOnPut`. */
@@ -154,16 +217,16 @@ export function saverSql(names: SaverTables) {
     deleteRunWrites: `DELETE FROM ${t.writes} WHERE (thread_id, checkpoint_ns, checkpoint_id) IN
       (SELECT thread_id, checkpoint_ns, checkpoint_id FROM ${t.checkpoints} WHERE run_id IN (${IDS}))`,
     deleteRunCheckpoints: `DELETE FROM ${t.checkpoints} WHERE run_id IN (${IDS})`,
-    /** Blobs of one (thread, ns) that no remaining checkpoint of it references. */
-    deleteUnreferencedBlobs: `DELETE FROM ${t.blobs} WHERE thread_id = @thread AND checkpoint_ns = @ns
-      AND (channel, version) NOT IN (
-        SELECT json_extract(r.value, '$[0]'), json_extract(r.value, '$[1]')
-          FROM ${t.checkpoints} c, json_each(c.blob_refs) r WHERE c.thread_id = @thread AND c.checkpoint_ns = @ns)`,
-    /** Same, for every namespace of one thread. */
-    deleteUnreferencedThreadBlobs: `DELETE FROM ${t.blobs} WHERE thread_id = @thread
-      AND (checkpoint_ns, channel, version) NOT IN (
-        SELECT c.checkpoint_ns, json_extract(r.value, '$[0]'), json_extract(r.value, '$[1]')
-          FROM ${t.checkpoints} c, json_each(c.blob_refs) r WHERE c.thread_id = @thread)`,
+    /**
+     * Blob reachability after deletes, for the (thread, namespace) pairs in @pairs (JSON `[[thread, ns], ...]`):
+     * a blob stays while a remaining checkpoint of its pair references its channel with a key whose
+     * range `[chainLowerBound(key), key]` contains its version (the read rule). One range lookup per
+     * distinct chain, then one pass over the pairs' blobs.
+     */
+    deleteUnreachableBlobs: unreachableBlobs(t, `SELECT DISTINCT value ->> 0, value ->> 1 FROM json_each(@pairs)`),
+    /** Same, for every namespace of the threads in @ids. */
+    deleteUnreachableThreadBlobs: unreachableBlobs(t, `SELECT DISTINCT b.thread_id, b.checkpoint_ns FROM json_each(@ids) j CROSS JOIN ${t.blobs} b
+      WHERE b.thread_id = j.value`),
 
     pruneWrites: `DELETE FROM ${t.writes} WHERE thread_id IN (${IDS}) AND checkpoint_id <> (
         SELECT MAX(c.checkpoint_id) FROM ${t.checkpoints} c
@@ -172,7 +235,6 @@ export function saverSql(names: SaverTables) {
         SELECT MAX(c.checkpoint_id) FROM ${t.checkpoints} c
          WHERE c.thread_id = ${t.checkpoints}.thread_id AND c.checkpoint_ns = ${t.checkpoints}.checkpoint_ns)`,
 
-    // `WHERE true` keeps SQLite from reading the upsert clause as part of the SELECT.
     copyCheckpoints: `INSERT OR REPLACE INTO ${t.checkpoints}
       (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint_type, checkpoint, metadata_type, metadata, metadata_json, run_id, blob_refs)
       SELECT @target, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint_type, checkpoint, metadata_type, metadata, metadata_json, run_id, blob_refs
@@ -204,7 +266,7 @@ export interface Compiled {
   exact: boolean;
 }
 
-/** Where a resumed list cursor continues: strictly after this row in list order. */
+/** Where the next list page starts: strictly after this row in list order. */
 export interface ListPosition {
   checkpointId: string;
   threadId: string;
@@ -212,15 +274,16 @@ export interface ListPosition {
 }
 
 /**
- * `list`: newest first (`checkpoint_id DESC`, then thread and namespace for ties across threads). Each
- * filter shape has an index whose order is the list order, so SQLite streams rows without a sort:
- * thread+ns → primary key backwards; thread → (thread_id, checkpoint_id DESC, checkpoint_ns);
- * all threads → (checkpoint_id DESC, thread_id, checkpoint_ns).
+ * One `list` page (see `pageSql`): newest first (`checkpoint_id DESC`, then thread and namespace for
+ * ties across threads), at most @limit checkpoints after `after`. Each filter shape has an index whose
+ * order is the list order, so SQLite reads the page without a sort: thread+ns → primary key backwards;
+ * thread → (thread_id, checkpoint_id DESC, checkpoint_ns); all threads → (checkpoint_id DESC, thread_id,
+ * checkpoint_ns). The blobs of the page's chains are fetched once per page.
  */
-export function listSql(names: SaverTables, query: ListQuery, after: ListPosition | undefined, limit: number | undefined): Compiled {
+export function listSql(names: SaverTables, query: ListQuery, after: ListPosition | undefined, limit: number, utf8 = true): Compiled & { shape: PageShape } {
   const t = quoted(names);
   const where = [liveThread(t, "c")];
-  const params: Record<string, unknown> = {};
+  const params: Record<string, unknown> = { limit };
   if (query.threadId !== undefined) {
     where.push("c.thread_id = @thread");
     params.thread = query.threadId;
@@ -246,13 +309,9 @@ export function listSql(names: SaverTables, query: ListQuery, after: ListPositio
   }
   const filter = metadataFilterSql("c.metadata_json", query.filter, params);
   if (filter.sql) where.push(filter.sql);
-  let sql = `SELECT ${checkpointColumns(t, "c")} FROM ${t.checkpoints} c WHERE ${where.join(" AND ")}
-    ORDER BY c.checkpoint_id DESC, c.thread_id, c.checkpoint_ns`;
-  if (limit !== undefined && filter.exact) {
-    sql += " LIMIT @limit";
-    params.limit = limit;
-  }
-  return { sql, params, exact: filter.exact };
+  const shape: PageShape = { thread: query.threadId !== undefined, ns: query.checkpointNs !== undefined, utf8 };
+  const sql = pageSql(t, where.join(" AND "), "c.checkpoint_id DESC, c.thread_id, c.checkpoint_ns", " LIMIT @limit", shape);
+  return { sql, params, exact: filter.exact, shape };
 }
 
 /** `listThreads` reads the thread index (newest latest-checkpoint first), joined to that one checkpoint. */

@@ -49,15 +49,19 @@ describe("saver: storage layout", () => {
     await writeChain(saver, "t", 3, "child:1");
     await writeChain(saver, "other", 3);
     const otherRows = count(raw, "SELECT COUNT(*) AS n FROM checkpoint_blobs WHERE thread_id = 'other'");
+    expect(count(raw, "SELECT COUNT(*) AS n FROM checkpoint_blobs WHERE thread_id = 't'")).toBe(2 * 10 + 2 * 3);
     await saver.prune(["t"]);
     expect(count(raw, "SELECT COUNT(*) AS n FROM checkpoints WHERE thread_id = 't'")).toBe(2);
     expect(count(raw, "SELECT COUNT(*) AS n FROM checkpoint_writes WHERE thread_id = 't'")).toBe(2);
-    const refs = count(
-      raw,
-      "SELECT COUNT(*) AS n FROM checkpoints c, json_each(c.blob_refs) WHERE c.thread_id = 't'",
-    );
-    expect(count(raw, "SELECT COUNT(*) AS n FROM checkpoint_blobs WHERE thread_id = 't'")).toBe(refs);
+    // Per namespace the latest counter version and the whole messages chain (its base and every link):
+    // 1 + 10 in the root namespace, 1 + 3 in child:1.
+    expect(count(raw, "SELECT COUNT(*) AS n FROM checkpoint_blobs WHERE thread_id = 't'")).toBe(11 + 4);
+    const links = raw.prepare("SELECT checkpoint_ns AS ns, version FROM checkpoint_blobs WHERE thread_id = 't' AND channel = 'messages' ORDER BY 1, 2").all() as Array<{ ns: string; version: string }>;
+    const base = (ns: string) => links.find((l) => l.ns === ns && !l.version.includes("~"))!.version;
+    expect(links.filter((l) => l.ns === "").every((l) => l.version.startsWith(base("")))).toBe(true);
     expect((await saver.getTuple(config("t")))?.checkpoint.channel_values.messages).toHaveLength(10);
+    expect((await saver.getTuple(config("t", undefined, "child:1")))?.checkpoint.channel_values.messages).toHaveLength(3);
+    await expect(new SqliteSaver(raw).getTuple(config("t"))).resolves.toMatchObject({ checkpoint: { channel_values: { counter: 9 } } });
     expect(count(raw, "SELECT COUNT(*) AS n FROM checkpoint_blobs WHERE thread_id = 'other'")).toBe(otherRows);
   });
 
@@ -181,7 +185,7 @@ describe("saver: TTL", () => {
     const before = count(raw, "SELECT expires_at AS n FROM checkpoint_threads WHERE thread_id = 't'");
     await sleep(5);
     const run = await log.during(() => saver.getTuple(config("t")));
-    expect(run.map((e) => e.sql.trim().split(/\s+/)[0])).toEqual(["SELECT", "BEGIN", "UPDATE", "COMMIT"]);
+    expect(run.map((e) => e.sql.trim().split(/\s+/)[0])).toEqual(["WITH", "BEGIN", "UPDATE", "COMMIT"]);
     expect(count(raw, "SELECT expires_at AS n FROM checkpoint_threads WHERE thread_id = 't'")).toBeGreaterThan(before);
     await saver.close();
     raw.close();
@@ -198,5 +202,159 @@ describe("saver: TTL", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe("saver: blob bytes, encodings and upgrades", () => {
+  const binary = new Uint8Array([0, 1, 2, 0xff, 0xfe, 0xc3, 0x28, 0, 0x80, 10, 13, 0x5d, 0x5b]);
+
+  /** Puts a chain with a growing `messages` array, a binary channel and a channel whose name needs JSON escaping. */
+  async function mixedChain(saver: SqliteSaver, thread: string, steps: number, ns = ""): Promise<string[]> {
+    const ids: string[] = [];
+    let parent = config(thread, undefined, ns);
+    let versions: Record<string, string | number> = {};
+    for (let i = 0; i < steps; i++) {
+      const cp = emptyCheckpoint();
+      cp.id = uuid6(-1);
+      const next: Record<string, string | number> = {
+        messages: saver.getNextVersion(versions.messages),
+        [`quote"d\\channel`]: saver.getNextVersion(versions[`quote"d\\channel`]),
+      };
+      if (i % 3 === 0) next.bin = saver.getNextVersion(versions.bin);
+      versions = { ...versions, ...next };
+      cp.channel_versions = { ...versions };
+      cp.channel_values = { messages: Array.from({ length: i + 1 }, (_, k) => ({ k, text: `m\u0000${k} é \u{1F600}` })), bin: binary.slice(0, 1 + i), [`quote"d\\channel`]: i };
+      parent = await saver.put(parent, cp, metadata(i), next);
+      ids.push(cp.id);
+    }
+    return ids;
+  }
+
+  function expectMixed(values: Record<string, unknown>, step: number): void {
+    expect(values.messages).toEqual(Array.from({ length: step + 1 }, (_, k) => ({ k, text: `m\u0000${k} é \u{1F600}` })));
+    expect(Array.from(values.bin as Uint8Array)).toEqual(Array.from(binary.slice(0, 1 + step - (step % 3))));
+    expect(values[`quote"d\\channel`]).toBe(step);
+  }
+
+  for (const encoding of ["UTF-8", "UTF-16le"]) {
+    it(`binary and text values read back exactly from a ${encoding} database, by getTuple, list and after prune`, async () => {
+      const raw = new Database(":memory:");
+      raw.pragma(`encoding = '${encoding}'`);
+      const saver = new SqliteSaver(raw, { linearStorage: { snapshotEvery: 4 } });
+      await saver.setup();
+      expect(raw.pragma("encoding", { simple: true })).toBe(encoding);
+      const ids = await mixedChain(saver, "t", 10);
+      await mixedChain(saver, "t", 3, "sub");
+      // A fresh instance has nothing cached: every value comes from the stored chains.
+      const reader = new SqliteSaver(raw);
+      for (const [step, id] of ids.entries()) expectMixed((await reader.getTuple(config("t", id)))!.checkpoint.channel_values, step);
+      const listed = await collect(reader.list({ configurable: { thread_id: "t" } }));
+      expect(listed).toHaveLength(13);
+      for (const t of listed.filter((x) => x.config.configurable?.checkpoint_ns === "")) {
+        expectMixed(t.checkpoint.channel_values, ids.indexOf(t.checkpoint.id));
+      }
+      await saver.prune(["t"]);
+      expectMixed((await new SqliteSaver(raw).getTuple(config("t")))!.checkpoint.channel_values, 9);
+      // The escaped channel name is stored as JSON and still found by the range scan and by prune.
+      expect(count(raw, "SELECT COUNT(*) AS n FROM checkpoints WHERE blob_refs LIKE '[%'")).toBe(2);
+      expect(count(raw, `SELECT COUNT(*) AS n FROM checkpoint_blobs WHERE channel = 'quote"d\\channel'`)).toBe(2);
+      await reader.close();
+      await saver.close();
+      raw.close();
+    });
+  }
+
+  it("rows are stored compactly: json types as NULL, parent ids relative to the row id, references without JSON punctuation", async () => {
+    const raw = new Database(":memory:");
+    const saver = new SqliteSaver(raw);
+    await saver.setup();
+    const ids = await writeChain(saver, "t", 3);
+    const rows = raw.prepare("SELECT checkpoint_id, parent_checkpoint_id AS parent, checkpoint_type, metadata_type, metadata, blob_refs FROM checkpoints ORDER BY checkpoint_id").all() as Array<Record<string, unknown>>;
+    expect(rows.map((r) => [r.checkpoint_type, r.metadata_type, (r.metadata as Buffer).length])).toEqual([
+      [null, null, 0],
+      [null, null, 0],
+      [null, null, 0],
+    ]);
+    expect(rows[0].parent).toBeNull();
+    expect(Buffer.isBuffer(rows[1].parent) && (rows[1].parent as Buffer).length < ids[0].length).toBe(true);
+    expect(rows.every((r) => !(r.blob_refs as string).startsWith("["))).toBe(true);
+    expect(count(raw, "SELECT COUNT(*) AS n FROM checkpoint_blobs WHERE type IS NULL")).toBeGreaterThan(0);
+    const tuple = await new SqliteSaver(raw).getTuple(config("t", ids[2]));
+    expect(tuple?.parentConfig?.configurable?.checkpoint_id).toBe(ids[1]);
+    expect(tuple?.metadata).toEqual(metadata(2, { parity: "even" }));
+    expect((await saver.listThreads())[0].metadata).toEqual(metadata(2, { parity: "even" }));
+    await saver.close();
+    raw.close();
+  });
+
+  it("a database at schema version 1 is migrated with its rows, and they read back", async () => {
+    const source = new Database(":memory:");
+    const writer = new SqliteSaver(source);
+    await writer.setup();
+    const ids = await writeChain(writer, "t", 6);
+    await writeChain(writer, "t", 2, "child:1");
+    const expected = await collect(writer.list({ configurable: { thread_id: "t" } }));
+
+    // The same rows in the version-1 layout: plain JSON references, explicit types, text parent ids.
+    const old = new Database(":memory:");
+    const { saverMigrations } = await import("../src/migrations.js");
+    const { saverTableNames } = await import("../src/sql.js");
+    const { loadedParent, loadedRefs, loadedType } = await import("../src/encoding.js");
+    old.exec("CREATE TABLE checkpoint_migrations (v INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    old.exec(saverMigrations(saverTableNames(""))[0]);
+    old.prepare("INSERT INTO checkpoint_migrations VALUES (1, 0)").run();
+    for (const r of source.prepare("SELECT * FROM checkpoints").all() as Array<Record<string, unknown>>) {
+      old.prepare("INSERT INTO checkpoints VALUES (@thread_id, @checkpoint_ns, @checkpoint_id, @parent, @ct, @checkpoint, @mt, @metadata, @metadata_json, @run_id, @refs)").run({
+        ...r,
+        parent: loadedParent(r.checkpoint_id as string, r.parent_checkpoint_id),
+        ct: loadedType(r.checkpoint_type as string | null),
+        mt: loadedType(r.metadata_type as string | null),
+        refs: JSON.stringify(loadedRefs(r.blob_refs as string)),
+      });
+    }
+    for (const r of source.prepare("SELECT * FROM checkpoint_blobs").all() as Array<Record<string, unknown>>) {
+      old.prepare("INSERT INTO checkpoint_blobs VALUES (@thread_id, @checkpoint_ns, @channel, @version, @type, @data)").run({ ...r, type: loadedType(r.type as string | null) });
+    }
+    for (const table of ["checkpoint_writes", "checkpoint_threads"]) {
+      for (const r of source.prepare(`SELECT * FROM ${table}`).all() as Array<Record<string, unknown>>) {
+        old.prepare(`INSERT INTO ${table} VALUES (${Object.keys(r).map((k) => `@${k}`).join(", ")})`).run(r);
+      }
+    }
+
+    const upgraded = new SqliteSaver(old);
+    await upgraded.setup();
+    expect(old.prepare("SELECT v FROM checkpoint_migrations ORDER BY v").all()).toEqual([{ v: 1 }, { v: 2 }]);
+    expect(old.prepare("SELECT sql FROM sqlite_schema WHERE name = 'checkpoint_blobs'").pluck().get()).toMatch(/WITHOUT ROWID/);
+    const listed = await collect(upgraded.list({ configurable: { thread_id: "t" } }));
+    expect(listed.map((t) => [t.config, t.parentConfig, t.checkpoint, t.metadata, t.pendingWrites])).toEqual(
+      expected.map((t) => [t.config, t.parentConfig, t.checkpoint, t.metadata, t.pendingWrites]),
+    );
+    // Old and new rows live side by side: the thread keeps growing and prunes by the same rules.
+    await writeChain(upgraded, "t", 2);
+    await upgraded.prune(["t"]);
+    expect((await upgraded.getTuple(config("t")))?.checkpoint.channel_values.messages).toEqual(["message 0", "message 1"]);
+    expect((await upgraded.getTuple(config("t", undefined, "child:1")))?.checkpoint.channel_values.messages).toEqual(["message 0", "message 1"]);
+    expect(ids).toHaveLength(6);
+    await upgraded.close();
+    await writer.close();
+    old.close();
+    source.close();
+  });
+});
+
+describe("saver: TTL without reads on the write path", () => {
+  it("putWrites to an expired thread starts it afresh, like put", async () => {
+    const raw = new Database(":memory:");
+    const saver = new SqliteSaver(raw, { ttl: { defaultTtl: 0.002, sweepIntervalMinutes: 60 } });
+    await saver.setup();
+    const [id] = await writeChain(saver, "t", 1);
+    await sleep(250);
+    await saver.putWrites(config("t", id), [["late", 1]], "task-late");
+    // The old checkpoint and its writes are gone; only the new write is left, under a live thread row.
+    expect(count(raw, "SELECT COUNT(*) AS n FROM checkpoints WHERE thread_id = 't'")).toBe(0);
+    expect(count(raw, "SELECT COUNT(*) AS n FROM checkpoint_writes WHERE thread_id = 't'")).toBe(1);
+    expect(count(raw, "SELECT expires_at AS n FROM checkpoint_threads WHERE thread_id = 't'")).toBeGreaterThan(Date.now());
+    await saver.close();
+    raw.close();
   });
 });

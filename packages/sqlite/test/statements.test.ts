@@ -56,6 +56,12 @@ describe("statement budgets: saver", () => {
     expectOneTransaction(secondRun);
     // Only the changed channel gets a blob: no full-state copy per step.
     expect(inner(secondRun).filter((e) => /checkpoint_blobs/.test(e.sql))).toHaveLength(1);
+    // The thread index upsert (which also reports an expired thread), the blob, the checkpoint: no reads.
+    expect(inner(secondRun).map((e) => e.sql.trim().split(/\s+/).slice(0, 3).join(" "))).toEqual([
+      'INSERT INTO "checkpoint_threads"',
+      'INSERT OR IGNORE',
+      'INSERT INTO "checkpoints"',
+    ]);
   });
 
   it("putWrites is one transaction however many writes it stores", async () => {
@@ -68,40 +74,59 @@ describe("statement budgets: saver", () => {
       ),
     );
     expectOneTransaction(run);
+    // One thread index upsert, then one insert per write: no expiry read.
+    expect(inner(run).map((e) => e.sql.trim().split(/\s+/)[0])).toEqual(["INSERT", ...Array<string>(12).fill("INSERT")]);
   });
 
-  it("getTuple is one statement, latest or by id, with blobs and writes in the same row", async () => {
+  it("getTuple is one statement, latest or by id, with its blobs and writes", async () => {
     const ids = await writeChain(saver, "t1", 5);
     const latest = await log.during(async () => {
       const t = await saver.getTuple(config("t1"));
       expect(t?.checkpoint.channel_values).toEqual({ counter: 4, messages: ["message 0", "message 1", "message 2", "message 3", "message 4"] });
       expect(t?.pendingWrites).toEqual([["task-4", "counter", 5]]);
     });
-    expect(latest.map((e) => e.method)).toEqual(["get"]);
+    expect(latest.map((e) => e.method)).toEqual(["all"]);
     const byId = await log.during(async () => {
       expect((await saver.getTuple(config("t1", ids[1])))?.checkpoint.channel_values.counter).toBe(1);
     });
-    expect(byId.map((e) => e.method)).toEqual(["get"]);
+    expect(byId.map((e) => e.method)).toEqual(["all"]);
   });
 
-  it("list is one streamed statement regardless of limit, filter or scope", async () => {
+  it("list is one statement per page: the limit, or 16 then doubling pages", async () => {
     await writeChain(saver, "t1", 30);
     await writeChain(saver, "t2", 5);
-    const cases: Array<[string, () => AsyncIterable<unknown>, number]> = [
-      ["whole thread", () => saver.list(config("t1")), 30],
-      ["limit 1", () => saver.list(config("t1"), { limit: 1 }), 1],
-      ["limit 10", () => saver.list(config("t1"), { limit: 10 }), 10],
-      ["filter", () => saver.list(config("t1"), { filter: { parity: "odd" } }), 15],
-      ["filter + limit", () => saver.list(config("t1"), { filter: { parity: "odd" }, limit: 3 }), 3],
-      ["thread without namespace", () => saver.list({ configurable: { thread_id: "t1" } }), 30],
-      ["every thread", () => saver.list({}), 35],
+    const cases: Array<[string, () => AsyncIterable<unknown>, number, number]> = [
+      ["whole thread", () => saver.list(config("t1")), 30, 2],
+      ["limit 1", () => saver.list(config("t1"), { limit: 1 }), 1, 1],
+      ["limit 10", () => saver.list(config("t1"), { limit: 10 }), 10, 1],
+      ["limit 30", () => saver.list(config("t1"), { limit: 30 }), 30, 1],
+      ["filter", () => saver.list(config("t1"), { filter: { parity: "odd" } }), 15, 1],
+      ["filter + limit", () => saver.list(config("t1"), { filter: { parity: "odd" }, limit: 3 }), 3, 1],
+      ["thread without namespace", () => saver.list({ configurable: { thread_id: "t1" } }), 30, 2],
+      ["every thread", () => saver.list({}), 35, 2],
     ];
-    for (const [name, list, expected] of cases) {
+    for (const [name, list, expected, statements] of cases) {
       const run = await log.during(async () => {
         expect(await collect(list()), name).toHaveLength(expected);
       });
-      expect(run.map((e) => e.method), name).toEqual(["iterate"]);
+      expect(run.map((e) => e.method), name).toEqual(Array<string>(statements).fill("all"));
     }
+  });
+
+  it("a list page fetches each chain once, not once per checkpoint", async () => {
+    await writeChain(saver, "t1", 30);
+    const tables = saverTableNames("");
+    const page = listSql(tables, { threadId: "t1", checkpointNs: "" }, undefined, 10);
+    const rows = raw.prepare(page.sql).raw(true).all({ ...page.params, now: Date.now() }) as unknown[][];
+    expect(rows.filter((r) => r[0] === 0)).toHaveLength(10);
+    const blobs = rows.filter((r) => r[0] === 1);
+    expect(blobs).toHaveLength(1);
+    const versions = JSON.parse(blobs[0][4] as string) as string[];
+    // messages: the one chain (base + 29 links) once; counter: the 10 versions the page references.
+    expect(versions).toHaveLength(30 + 10);
+    expect(new Set(versions).size).toBe(versions.length);
+    const tuples = await collect(saver.list(config("t1"), { limit: 10 }));
+    expect(tuples.map((t) => (t.checkpoint.channel_values.messages as string[]).length)).toEqual([30, 29, 28, 27, 26, 25, 24, 23, 22, 21]);
   });
 
   it("listThreads is one statement on the thread index", async () => {
@@ -119,16 +144,19 @@ describe("statement budgets: saver", () => {
       listSql(tables, { threadId: "t", checkpointNs: "" }, undefined, 10),
       listSql(tables, { threadId: "t" }, undefined, 10),
       listSql(tables, {}, undefined, 10),
-      listSql(tables, { threadId: "t", checkpointNs: "", before: "x" }, { checkpointId: "y", threadId: "t", checkpointNs: "" }, undefined),
+      listSql(tables, { threadId: "t", checkpointNs: "", before: "x" }, { checkpointId: "y", threadId: "t", checkpointNs: "" }, 16),
       listThreadsSql(tables, { limit: 10 }),
     ];
     for (const q of queries) {
       const plan = (raw.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all({ ...q.params, now: 0 }) as Array<{ detail: string }>).map((r) => r.detail);
-      expect(plan.join("\n"), q.sql).not.toMatch(/TEMP B-TREE/);
-      // The rows come from an index, never from a scan of the table itself.
-      expect(plan.join("\n"), q.sql).toMatch(/^(SEARCH|SCAN) (c|x) USING INDEX/m);
+      // Checkpoints are never sorted (the only temporary b-tree groups the page's few references).
+      expect(plan.join("\n"), q.sql).not.toMatch(/TEMP B-TREE FOR (ORDER BY|DISTINCT)/);
+      // The rows come from an index or the primary key, never from a scan of the table itself.
+      expect(plan.join("\n"), q.sql).toMatch(/^(SEARCH|SCAN) (c|x) USING (INDEX|PRIMARY KEY)/m);
       if (q.sql.includes("checkpoint_blobs")) {
-        expect(plan.join("\n"), q.sql).toMatch(/SEARCH b USING INDEX \S+ \(thread_id=\? AND checkpoint_ns=\? AND channel=\? AND version=\?\)/);
+        // A chain is one range of the blobs' primary key.
+        expect(plan.join("\n"), q.sql).toMatch(/SEARCH b USING PRIMARY KEY \(thread_id=\? AND checkpoint_ns=\? AND channel=\? AND version>\? AND version<\?\)/);
+        expect(plan.join("\n"), q.sql).toMatch(/SEARCH w USING PRIMARY KEY \(thread_id=\? AND checkpoint_ns=\? AND checkpoint_id=\?\)/);
       }
     }
   });
