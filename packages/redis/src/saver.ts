@@ -148,26 +148,45 @@ function unpackPair(v: Buffer): [string, Buffer] {
   return [v.toString("utf8", c + 1, end), v.subarray(c2 + 1)];
 }
 
-/** `{ns, member, writes, chain per ref}` as the scripts return it → the record, its blobs and its writes. */
-function parseBundle(threadId: string, raw: unknown): StoredCheckpoint {
+/**
+ * Blobs already parsed from one reply, by `ns \0 channel \0 key`: the chain they start (a list and a position
+ * in it). A script sends each link once per reply; a later chain that reaches it ends with an empty marker.
+ */
+type SeenLinks = Map<string, [BlobRecord[], number]>;
+
+/**
+ * `{ns, member, writes, chain per ref}` as the scripts return it → the record, its blobs and its writes.
+ * Each chain is its blobs' values, newest first, as the script walked it (link seq, seq - 1, ..., then the
+ * base), so each link's key follows from the tip's key and the types.
+ */
+function parseBundle(threadId: string, raw: unknown, seen?: SeenLinks): StoredCheckpoint {
   const b = raw as Bundle;
-  const record = parseMember(threadId, b[0]!.toString("utf8"), b[1]!);
+  const ns = b[0]!.toString("utf8");
+  const record = parseMember(threadId, ns, b[1]!);
   const blobs: BlobRecord[] = [];
   record.blobRefs.forEach(([channel, key], i) => {
-    // The chain's blobs, newest first, as the script walked it: link seq - p of the chain, then its base.
     const chain = b[3 + i] as unknown as Buffer[];
     if (chain.length === 0) return;
-    const [type, data] = unpackPair(chain[0]);
-    blobs.push({ channel, version: key, type, data });
-    if (chain.length === 1) return;
-    const tip = parseChainKey(key)!;
-    let previous = type;
-    for (let p = 1; p < chain.length; p++) {
-      const [t, d] = unpackPair(chain[p]);
-      const seq = tip.seq - p;
-      blobs.push({ channel, version: seq > 0 ? chainKey(tip.base, seq, previous.slice(DELTA_BLOB_PREFIX.length)) : tip.base, type: t, data: d });
-      previous = t;
+    const tip = chain.length > 1 || chain[0].length === 0 ? parseChainKey(key) : undefined;
+    const links: BlobRecord[] = [];
+    let k = key;
+    for (let p = 0; p < chain.length; p++) {
+      if (p > 0) {
+        if (!tip) break;
+        const seq = tip.seq - p;
+        k = seq > 0 ? chainKey(tip.base, seq, links[p - 1].type.slice(DELTA_BLOB_PREFIX.length)) : tip.base;
+      }
+      if (chain[p].length === 0) {
+        // The rest of the chain was sent earlier in this reply.
+        const rest = seen?.get(`${ns}\u0000${channel}\u0000${k}`);
+        if (rest) for (let q = rest[1]; q < rest[0].length; q++) links.push(rest[0][q]);
+        break;
+      }
+      const [type, data] = unpackPair(chain[p]);
+      links.push({ channel, version: k, type, data });
+      seen?.set(`${ns}\u0000${channel}\u0000${k}`, [links, p]);
     }
+    for (const l of links) blobs.push(l);
   });
   return { record, blobs, writes: parseWrites(b[2] ?? null) };
 }
@@ -364,8 +383,9 @@ export class RedisSaver extends PersistSaver {
         this.readTtl,
       ];
       const [more, nextId, nextNs, rows] = (await this.conn.eval(LIST, [key], args)) as [number, Buffer, Buffer, unknown[]];
+      const seen: SeenLinks = new Map();
       for (const raw of rows) {
-        const stored = parseBundle(threadId, raw);
+        const stored = parseBundle(threadId, raw, seen);
         if (check && !check(stored.record)) continue;
         yield stored;
         if (--remaining <= 0) return;
@@ -416,9 +436,13 @@ export class RedisSaver extends PersistSaver {
           });
         }),
       );
+      // One script per thread sent each link once: bundles are parsed in the order it wrote them.
+      const seenBy = new Map<string, SeenLinks>();
       for (let i = 0; i < entries.length; i++) {
         if (!Array.isArray(found[i])) continue; // gone (expired or deleted) or filtered out in the script
-        const stored = parseBundle(entries[i].threadId, found[i]);
+        let seen = seenBy.get(entries[i].threadId);
+        if (!seen) seenBy.set(entries[i].threadId, (seen = new Map()));
+        const stored = parseBundle(entries[i].threadId, found[i], seen);
         if (check && !check(stored.record)) continue;
         yield stored;
         if (--remaining <= 0) return;

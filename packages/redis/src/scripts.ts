@@ -261,19 +261,23 @@ local B36 = '0123456789abcdefghijklmnopqrstuvwxyz'
 -- Walks the chain ending at (channel, key) in the blob hash bk, newest first: each link is a blob whose type
 -- is '+' .. <id of the previous link>; the link before '<base>~<seq>~<id>' is '<base>~<seq - 1>~<previous id>',
 -- or the base snapshot '<base>' before link 1. Stops at a blob that is not a delta, or at a missing link.
--- Appends each blob's value ('<n>:<type><n>:<bytes>') to out, or, with a mark table, records each blob's
--- field in it and stops at a field already recorded (the links before it were recorded with it).
-local function walk_chain(bk, channel, key, out, mark)
+-- Appends each blob's value ('<n>:<type><n>:<bytes>') to out (when given). With a seen table, records each
+-- field in it and stops at a field already recorded: the links from there on were visited before (out then
+-- ends with '', which no value is: the rest of the chain is the one sent earlier from that link).
+local function walk_chain(bk, channel, key, out, seen)
   local call, find, byte, sub, char = redis.call, string.find, string.byte, string.sub, string.char
   local pc = #channel .. ':' .. channel
   local f = pc .. #key .. ':' .. key
-  if mark then
-    if mark[f] then return end
-    mark[f] = true
+  local n = 0
+  if seen then
+    if seen[f] then
+      if out then out[1] = '' end
+      return
+    end
+    seen[f] = true
   end
   local v = call('HGET', bk, f)
   if not v then return end
-  local n = 0
   if out then
     n = 1
     out[1] = v
@@ -296,9 +300,12 @@ local function walk_chain(bk, channel, key, out, mark)
     local d1 = seq % 36 + 1
     local d0 = (seq - d1 + 1) / 36 + 1
     f = head .. char(byte(B36, d0), byte(B36, d1), 126) .. sub(v, c + 2, c + tl)
-    if mark then
-      if mark[f] then return end
-      mark[f] = true
+    if seen then
+      if seen[f] then
+        if out then out[n + 1] = '' end
+        return
+      end
+      seen[f] = true
     end
     v = call('HGET', bk, f)
     if not v then return end
@@ -310,16 +317,20 @@ local function walk_chain(bk, channel, key, out, mark)
     if byte(v, c + 1) ~= 43 then return end
   end
   f = pc .. #b .. ':' .. b
-  if mark then
-    if mark[f] then return end
-    mark[f] = true
+  if seen then
+    if seen[f] then
+      if out then out[n + 1] = '' end
+      return
+    end
+    seen[f] = true
   end
   v = call('HGET', bk, f)
   if v and out then out[n + 1] = v end
 end
 
--- {ns, member, writes, chain per ref}: each chain is the list of its blobs' values, newest first.
-local function bundle(base, ns, m)
+-- {ns, member, writes, chain per ref}: each chain is the list of its blobs' values, newest first. Bundles of
+-- one reply share a seen table per namespace, so a link is sent once per reply (see walk_chain).
+local function bundle(base, ns, m, seen)
   local z = string.find(m, '\0', 1, true)
   local out = {ns, m, redis.call('HGET', base .. ':w:' .. ns, string.sub(m, 1, z - 1)) or ''}
   local refs = nth(m, 3, z + 1)
@@ -332,7 +343,7 @@ local function bundle(base, ns, m)
       local c2 = string.find(refs, ':', e + 1, true)
       local e2 = c2 + tonumber(string.sub(refs, e + 1, c2 - 1))
       local chain = {}
-      walk_chain(bk, string.sub(refs, c + 1, e), string.sub(refs, c2 + 1, e2), chain)
+      walk_chain(bk, string.sub(refs, c + 1, e), string.sub(refs, c2 + 1, e2), chain, seen)
       out[#out + 1] = chain
       pos = e2 + 1
     end
@@ -593,7 +604,7 @@ if #namespaces > 1 then
   end)
 end
 local rows, found, last = {}, 0, nil
-local examined = 0
+local examined, seen = 0, {}
 for i = 1, #cand do
   if examined >= budget or found >= limit then break end
   examined = i
@@ -602,7 +613,8 @@ for i = 1, #cand do
   local ok = true
   if filter then ok = metadata_match(filter, m) end
   if ok ~= false then
-    rows[#rows + 1] = bundle(base, ns, m)
+    seen[ns] = seen[ns] or {}
+    rows[#rows + 1] = bundle(base, ns, m, seen[ns])
     found = found + 1
   end
 end
@@ -623,7 +635,7 @@ export const FETCH = script(
 ${THREAD_BASE}
 local thread = ARGV[1]
 local filter = decode_filter(ARGV[2])
-local out, any = {}, false
+local out, any, seen = {}, false, {}
 for i = 4, #ARGV, 2 do
   local ns, id = ARGV[i], ARGV[i + 1]
   local m = member_of(base .. ':cp:' .. ns, id)
@@ -635,7 +647,12 @@ for i = 4, #ARGV, 2 do
     any = true
     local ok = true
     if filter then ok = metadata_match(filter, m) end
-    if ok == false then out[#out + 1] = 0 else out[#out + 1] = bundle(base, ns, m) end
+    if ok == false then
+      out[#out + 1] = 0
+    else
+      seen[ns] = seen[ns] or {}
+      out[#out + 1] = bundle(base, ns, m, seen[ns])
+    end
   end
 end
 if any then touch(base, ARGV[3]) end

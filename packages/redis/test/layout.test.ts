@@ -188,6 +188,38 @@ for (const target of targets) {
       expect(tuple?.checkpoint.channel_values.messages).toEqual(messages);
     });
 
+    it("list within a thread and across threads returns whole chains when checkpoints of a reply share links", async () => {
+      const saver = await saverWith({ linearStorage: { snapshotEvery: 4 } });
+      const run = `share-${uuid6(-1)}`;
+      const messages = Array.from({ length: 12 }, (_, i) => ({ role: "user", content: `message ${i}` }));
+      const expected = new Map<string, unknown[]>();
+      for (const thread of [`share-a-${uuid6(-1)}`, `share-b-${uuid6(-1)}`]) {
+        let config: RunnableConfig = { configurable: { thread_id: thread, checkpoint_ns: "" } };
+        let v: string | undefined;
+        const configs: RunnableConfig[] = [];
+        for (let i = 0; i < 10; i++) {
+          v = String(saver.getNextVersion(v));
+          config = await saver.put(config, checkpoint({ messages: messages.slice(0, i + 1), other: i }, { messages: v, other: v }), { source: "loop", step: i, parents: {}, run_id: run } as CheckpointMetadata, { messages: v, other: v });
+          expected.set(config.configurable!.checkpoint_id as string, messages.slice(0, i + 1));
+          configs.push(config);
+        }
+        // A fork from the middle of the chain.
+        v = String(saver.getNextVersion(v));
+        const fork = await saver.put(configs[5], checkpoint({ messages: [...messages.slice(0, 6), messages[11]], other: 99 }, { messages: v, other: v }), { source: "fork", step: 6, parents: {}, run_id: run } as CheckpointMetadata, { messages: v });
+        expected.set(fork.configurable!.checkpoint_id as string, [...messages.slice(0, 6), messages[11]]);
+        const listed = await collect(saver.list({ configurable: { thread_id: thread } }));
+        expect(listed).toHaveLength(11);
+        for (const t of listed) expect(t.checkpoint.channel_values.messages).toEqual(expected.get(t.checkpoint.id));
+      }
+      const across = await collect(saver.list({}, { filter: { run_id: run } }));
+      expect(across).toHaveLength(22);
+      for (const t of across) expect(t.checkpoint.channel_values.messages).toEqual(expected.get(t.checkpoint.id));
+      for (const limit of [1, 3, 7]) {
+        const page = await collect(saver.list({}, { filter: { run_id: run }, limit }));
+        for (const t of page) expect(t.checkpoint.channel_values.messages).toEqual(expected.get(t.checkpoint.id));
+      }
+    });
+
     it("two key prefixes on one database never see each other's data", async () => {
       const a = await saverWith();
       const otherPrefix = testPrefix("other");
