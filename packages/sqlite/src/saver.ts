@@ -22,10 +22,12 @@ const SOURCE = "@langgraph-persist/sqlite";
 const NOT_SET_UP = "setup() has not run: call await saver.setup() first";
 
 /**
- * A row of a page statement (`pageSql`), read with `raw(true)`: `[kind, thread_id, checkpoint_ns, ...]`.
- * kind 0: checkpoint_id, parent_checkpoint_id, checkpoint_type, checkpoint, metadata_type, metadata,
- * metadata_json, run_id, blob_refs; kind 1: the JSON list of blobs and their concatenated bytes;
- * kind 2: checkpoint_id, task_id, idx, channel, type, data, task_path.
+ * A row of a page statement (`pageSql`), read with `raw(true)`. kind 0: thread_id, checkpoint_ns,
+ * checkpoint_id, parent_checkpoint_id, checkpoint_type, checkpoint, metadata_type, metadata,
+ * metadata_json, run_id, blob_refs; kind 1: JSON arrays of thread ids (or NULL), namespaces (or NULL),
+ * channels, versions, types, byte lengths, then the blobs' bytes concatenated (hex text when the
+ * database is not UTF-8); kind 2: thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type,
+ * data, task_path.
  */
 type PageRow = [kind: 0 | 1 | 2, threadId: string, ns: string, ...rest: unknown[]];
 
