@@ -16,6 +16,7 @@ import {
   type StoredThreadInfo,
   type WriteRecord,
 } from "@langgraph-persist/core";
+import { ChainCache, chainBlobs, chainable, type ChainNode } from "./chains.js";
 import { RedisConnection, type RedisArg } from "./connection.js";
 import { INDEX_SEPARATOR, SaverKeys, packJson, packList, unpackJson, unpackList } from "./keys.js";
 import type { RedisSaverOptions } from "./options.js";
@@ -42,6 +43,8 @@ import {
 
 const SOURCE = "@langgraph-persist/redis";
 
+/** Threads (namespaces) whose latest delta chains a saver keeps, so reads do not fetch them again. */
+const CHAIN_CACHE_THREADS = 100;
 /** Checkpoints returned per `list` round trip. */
 const PAGE_SIZE = 100;
 /** Checkpoints a `list` script examines at most per call (bounds the work a selective filter causes). */
@@ -149,17 +152,21 @@ function unpackPair(v: Buffer): [string, Buffer] {
 }
 
 /**
- * Blobs already parsed from one reply, by `ns \0 channel \0 key`: the chain they start (a list and a position
- * in it). A script sends each link once per reply; a later chain that reaches it ends with an empty marker.
+ * Chains known while parsing one reply, by `ns \0 channel \0 key`: the links the reply sent so far, and the
+ * tips the saver told the script it holds. A script sends each link once per reply and stops a walk at a
+ * link it was told about; the chain then ends with an empty marker and continues with the known one.
  */
-type SeenLinks = Map<string, [BlobRecord[], number]>;
+type SeenLinks = Map<string, ChainNode>;
+
+const seenKey = (ns: string, channel: string, key: string) => `${ns}\u0000${channel}\u0000${key}`;
 
 /**
  * `{ns, member, writes, chain per ref}` as the scripts return it → the record, its blobs and its writes.
  * Each chain is its blobs' values, newest first, as the script walked it (link seq, seq - 1, ..., then the
- * base), so each link's key follows from the tip's key and the types.
+ * base), so each link's key follows from the tip's key and the types. With a cache, the chains that can be
+ * extended are remembered (their bytes copied out of the reply).
  */
-function parseBundle(threadId: string, raw: unknown, seen?: SeenLinks): StoredCheckpoint {
+function parseBundle(threadId: string, raw: unknown, seen?: SeenLinks, cache?: ChainCache): StoredCheckpoint {
   const b = raw as Bundle;
   const ns = b[0]!.toString("utf8");
   const record = parseMember(threadId, ns, b[1]!);
@@ -168,25 +175,31 @@ function parseBundle(threadId: string, raw: unknown, seen?: SeenLinks): StoredCh
     const chain = b[3 + i] as unknown as Buffer[];
     if (chain.length === 0) return;
     const tip = chain.length > 1 || chain[0].length === 0 ? parseChainKey(key) : undefined;
-    const links: BlobRecord[] = [];
+    const fresh: BlobRecord[] = [];
+    let rest: ChainNode | undefined;
     let k = key;
     for (let p = 0; p < chain.length; p++) {
       if (p > 0) {
         if (!tip) break;
         const seq = tip.seq - p;
-        k = seq > 0 ? chainKey(tip.base, seq, links[p - 1].type.slice(DELTA_BLOB_PREFIX.length)) : tip.base;
+        k = seq > 0 ? chainKey(tip.base, seq, fresh[p - 1].type.slice(DELTA_BLOB_PREFIX.length)) : tip.base;
       }
       if (chain[p].length === 0) {
-        // The rest of the chain was sent earlier in this reply.
-        const rest = seen?.get(`${ns}\u0000${channel}\u0000${k}`);
-        if (rest) for (let q = rest[1]; q < rest[0].length; q++) links.push(rest[0][q]);
+        rest = seen?.get(seenKey(ns, channel, k));
         break;
       }
       const [type, data] = unpackPair(chain[p]);
-      links.push({ channel, version: k, type, data });
-      seen?.set(`${ns}\u0000${channel}\u0000${k}`, [links, p]);
+      fresh.push({ channel, version: k, type, data });
     }
-    for (const l of links) blobs.push(l);
+    const keep = cache !== undefined && (fresh.length > 0 ? chainable(fresh[0]) : rest !== undefined);
+    let node = rest;
+    for (let p = fresh.length - 1; p >= 0; p--) {
+      if (keep) fresh[p].data = Buffer.from(fresh[p].data);
+      node = { blob: fresh[p], next: node };
+      seen?.set(seenKey(ns, channel, fresh[p].version), node);
+    }
+    chainBlobs(node, blobs);
+    if (keep && node) cache.remember(threadId, ns, node);
   });
   return { record, blobs, writes: parseWrites(b[2] ?? null) };
 }
@@ -246,6 +259,8 @@ export class RedisSaver extends PersistSaver {
   readonly client: RedisConnection["client"];
   private readonly conn: RedisConnection;
   private readonly keys: SaverKeys;
+  /** Delta chains this instance read or wrote recently (see `ChainCache`). */
+  private readonly chains = new ChainCache(CHAIN_CACHE_THREADS);
   /** PEXPIRE for every write ('0' = no TTL) and for reads with `refreshOnRead`. */
   private readonly writeTtl: string;
   private readonly readTtl: string;
@@ -297,6 +312,7 @@ export class RedisSaver extends PersistSaver {
 
   protected async _close(): Promise<void> {
     this.stopSweeper?.();
+    this.chains.clear();
     await this.conn.close();
   }
 
@@ -321,12 +337,13 @@ export class RedisSaver extends PersistSaver {
     for (const b of blobs) args.push(blobField(b.channel, b.version), packList([b.type, b.data]));
     if (!this.conn.isCluster) {
       await this.conn.eval(PUT, this.threadKeys(record.threadId), args);
-      return;
+    } else {
+      await Promise.all([
+        this.conn.eval(PUT, [this.keys.thread(record.threadId)], args),
+        this.conn.eval(INDEX_PUT, [this.keys.checkpointIndex()], [record.threadId, record.checkpointNs, record.checkpointId, run]),
+      ]);
     }
-    await Promise.all([
-      this.conn.eval(PUT, [this.keys.thread(record.threadId)], args),
-      this.conn.eval(INDEX_PUT, [this.keys.checkpointIndex()], [record.threadId, record.checkpointNs, record.checkpointId, run]),
-    ]);
+    this.chains.extend(record.threadId, record.checkpointNs, blobs);
   }
 
   protected async _putWrites(threadId: string, checkpointNs: string, checkpointId: string, writes: WriteRecord[]): Promise<void> {
@@ -345,8 +362,24 @@ export class RedisSaver extends PersistSaver {
 
   protected async _getCheckpoint(threadId: string, checkpointNs: string, checkpointId: string | undefined): Promise<StoredCheckpoint | undefined> {
     await this.ready();
-    const raw = (await this.conn.eval(GET, [this.keys.thread(threadId)], [checkpointNs, checkpointId ?? "", this.readTtl])) as Bundle;
-    return raw.length === 0 ? undefined : parseBundle(threadId, raw);
+    const args: RedisArg[] = [checkpointNs, checkpointId ?? "", this.readTtl];
+    const seen = this.hints(threadId, checkpointNs, args, false);
+    const raw = (await this.conn.eval(GET, [this.keys.thread(threadId)], args)) as Bundle;
+    return raw.length === 0 ? undefined : parseBundle(threadId, raw, seen, this.chains);
+  }
+
+  /**
+   * The chain tips this saver holds for a thread's namespace: added to a read's arguments (field, or
+   * (ns, field) with `withNs`), so the script's walks stop there; returned as the parser's known links.
+   */
+  private hints(threadId: string, ns: string, args: RedisArg[], withNs: boolean): SeenLinks {
+    const seen: SeenLinks = new Map();
+    for (const [channel, key, node] of this.chains.tips(threadId, ns)) {
+      if (withNs) args.push(ns);
+      args.push(blobField(channel, key));
+      seen.set(seenKey(ns, channel, key), node);
+    }
+    return seen;
   }
 
   protected async _getWrites(threadId: string, checkpointNs: string, checkpointId: string): Promise<WriteRecord[]> {
@@ -369,6 +402,7 @@ export class RedisSaver extends PersistSaver {
     let remaining = query.limit ?? Number.POSITIVE_INFINITY;
     let cursorId: RedisArg = "";
     let cursorNs: RedisArg = "";
+    let first = true;
     for (;;) {
       const args: RedisArg[] = [
         query.checkpointNs !== undefined ? "1" : "0",
@@ -382,10 +416,12 @@ export class RedisSaver extends PersistSaver {
         fjson,
         this.readTtl,
       ];
+      const seen = this.hints(threadId, query.checkpointNs ?? "", args, true);
       const [more, nextId, nextNs, rows] = (await this.conn.eval(LIST, [key], args)) as [number, Buffer, Buffer, unknown[]];
-      const seen: SeenLinks = new Map();
       for (const raw of rows) {
-        const stored = parseBundle(threadId, raw, seen);
+        // The newest checkpoint's chains are remembered; older ones would push the thread's tips back.
+        const stored = parseBundle(threadId, raw, seen, first ? this.chains : undefined);
+        first = false;
         if (check && !check(stored.record)) continue;
         yield stored;
         if (--remaining <= 0) return;
@@ -504,11 +540,13 @@ export class RedisSaver extends PersistSaver {
 
   protected async _deleteThreads(threadIds: string[]): Promise<void> {
     await this.ready();
+    for (const t of threadIds) this.chains.forgetThread(t);
     await Promise.all(threadIds.map((t) => this.changeThread(DELETE_THREAD, t, [t])));
   }
 
   protected async _pruneKeepLatest(threadIds: string[]): Promise<void> {
     await this.ready();
+    for (const t of threadIds) this.chains.forgetThread(t);
     await Promise.all(threadIds.map((t) => this.changeThread(PRUNE, t, [t])));
   }
 
@@ -525,6 +563,7 @@ export class RedisSaver extends PersistSaver {
         args.push(ns, id, runIds[i]);
       }
     });
+    for (const t of byThread.keys()) this.chains.forgetThread(t);
     await Promise.all([...byThread].map(([t, args]) => this.changeThread(DELETE_CHECKPOINTS, t, args)));
   }
 

@@ -541,7 +541,10 @@ return 1
   [THREAD_LIB],
 );
 
-/** getTuple: ARGV ns, id ('' = latest), refresh ttl ('0' = none). Returns a bundle or {}. */
+/**
+ * getTuple: ARGV ns, id ('' = latest), refresh ttl ('0' = none), then the blob fields of chain tips the caller
+ * already holds (walks stop there). Returns a bundle or {}.
+ */
 export const GET = script(
   "get",
   String.raw`
@@ -550,7 +553,9 @@ local ns, id = ARGV[1], ARGV[2]
 local m
 if id == '' then m = latest(base, ns) else m = member_of(base .. ':cp:' .. ns, id) end
 if not m then return {} end
-local out = bundle(base, ns, m)
+local seen = {}
+for i = 4, #ARGV do seen[ARGV[i]] = true end
+local out = bundle(base, ns, m, seen)
 touch(base, ARGV[3])
 return out
 `,
@@ -560,8 +565,8 @@ return out
 /**
  * One page of a thread's checkpoints, newest first (id desc, then namespace asc).
  * ARGV: 1 '1' = one namespace / '0' = all, 2 ns, 3 only this id ('' = any), 4 before ('' = none),
- * 5 cursor id ('' = start), 6 cursor ns, 7 page size, 8 scan budget, 9 filter JSON ('' = none), 10 refresh ttl.
- * Returns {more, cursor id, cursor ns, bundles}. At most `budget` candidates are examined per call, so
+ * 5 cursor id ('' = start), 6 cursor ns, 7 page size, 8 scan budget, 9 filter JSON ('' = none), 10 refresh ttl,
+ * then (ns, blob field) pairs of chain tips the caller already holds. Returns {more, cursor id, cursor ns, bundles}. At most `budget` candidates are examined per call, so
  * a selective filter never turns one call into a scan of the whole thread.
  */
 export const LIST = script(
@@ -605,6 +610,10 @@ if #namespaces > 1 then
 end
 local rows, found, last = {}, 0, nil
 local examined, seen = 0, {}
+for i = 11, #ARGV, 2 do
+  seen[ARGV[i]] = seen[ARGV[i]] or {}
+  seen[ARGV[i]][ARGV[i + 1]] = true
+end
 for i = 1, #cand do
   if examined >= budget or found >= limit then break end
   examined = i

@@ -220,6 +220,39 @@ for (const target of targets) {
       }
     });
 
+    it("a saver does not fetch again the chain links it wrote or read; other instances' new links are fetched", async () => {
+      const writer = await saverWith({ linearStorage: { snapshotEvery: 50 } });
+      const thread = `cache-${uuid6(-1)}`;
+      const messages = Array.from({ length: 14 }, (_, i) => ({ role: "user", content: `message ${i}` }));
+      let config: RunnableConfig = { configurable: { thread_id: thread, checkpoint_ns: "" } };
+      let v: string | undefined;
+      const step = async (saver: RedisSaver, i: number) => {
+        v = String(saver.getNextVersion(v));
+        config = await saver.put(config, checkpoint({ messages: messages.slice(0, i + 1) }, { messages: v }), { source: "loop", step: i, parents: {} }, { messages: v });
+      };
+      for (let i = 0; i < 10; i++) await step(writer, i);
+      const blobKey = `{${keyPrefix}:t:${thread}}:b:`;
+      const fields = await admin.hkeys(blobKey);
+      expect(fields).toHaveLength(10);
+      // Remove the snapshot and the first links behind the saver's back: it holds them, a cold instance does not.
+      const older = fields.filter((f) => !f.includes("~") || /~0[1-5]~/.test(f));
+      expect(older).toHaveLength(6);
+      const saved = await Promise.all(older.map((f) => admin.hgetBuffer(blobKey, f)));
+      await admin.hdel(blobKey, ...older);
+      expect((await writer.getTuple(config))?.checkpoint.channel_values.messages).toEqual(messages.slice(0, 10));
+      const cold = await saverWith();
+      await expect(cold.getTuple(config)).rejects.toThrow(/missing link/);
+      // Another instance extends the chain; the first saver fetches only the new links.
+      for (let i = 0; i < 6; i++) await admin.hset(blobKey, older[i], saved[i]!);
+      const other = await saverWith({ linearStorage: { snapshotEvery: 50 } });
+      await other.getTuple(config);
+      for (let i = 10; i < 14; i++) await step(other, i);
+      await admin.hdel(blobKey, ...older);
+      expect((await writer.getTuple({ configurable: { thread_id: thread } }))?.checkpoint.channel_values.messages).toEqual(messages);
+      const listed = await collect(writer.list({ configurable: { thread_id: thread } }, { limit: 3 }));
+      expect(listed.map((t) => (t.checkpoint.channel_values.messages as unknown[]).length)).toEqual([14, 13, 12]);
+    });
+
     it("two key prefixes on one database never see each other's data", async () => {
       const a = await saverWith();
       const otherPrefix = testPrefix("other");
