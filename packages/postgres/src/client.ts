@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import pg from "pg";
 import type { Pool, PoolClient, PoolConfig, QueryResultRow } from "pg";
 import {
@@ -85,6 +86,21 @@ export class PgConnection {
   }
 
   /**
+   * Runs a statement as a named prepared statement (parsed and planned once per connection, then only
+   * bound and executed), or unnamed when `prepared` is false. The name is derived from the text, so
+   * two texts never share a name.
+   */
+  async execute<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[], prepared: boolean): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>(prepared ? { name: statementName(text), text, values } : { text, values });
+  }
+
+  /** `execute` with rows as arrays (no per-row objects). */
+  async executeArrays<R extends unknown[]>(text: string, values: unknown[], prepared: boolean): Promise<R[]> {
+    const config: pg.QueryArrayConfig = prepared ? { name: statementName(text), text, values, rowMode: "array" } : { text, values, rowMode: "array" };
+    return (await this.pool.query(config)).rows as R[];
+  }
+
+  /**
    * Runs `fn` inside BEGIN/COMMIT on one client. A client that failed mid-transaction is destroyed,
    * not returned to the pool.
    */
@@ -117,6 +133,19 @@ export class PgConnection {
   async end(): Promise<void> {
     if (this.owned) await this.pool.end();
   }
+}
+
+const names = new Map<string, string>();
+
+/** A prepared statement's name: a hash of its text (the texts of one process are few and fixed). */
+export function statementName(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `lgp_${createHash("sha256").update(text).digest("hex").slice(0, 32)}`;
+    if (names.size >= 10_000) names.clear();
+    names.set(text, name);
+  }
+  return name;
 }
 
 const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "EAI_AGAIN"]);

@@ -12,10 +12,16 @@ export interface Migration {
 
 /**
  * Checkpointer tables.
- * - Text keys use the "C" collation: checkpoint ids order byte-wise (as LangGraph compares them) and
- *   range scans never depend on the database locale.
- * - One blob row per (thread, namespace, channel, version): checkpoints that share a channel version
- *   share its blob; `blob_refs` lists the versions a checkpoint needs, so a read fetches exactly those.
+ * - Text keys use the "C" collation: checkpoint ids order byte-wise (as LangGraph compares them), and
+ *   blob keys range-scan byte-wise (delta chains, below), never depending on the database locale.
+ * - One blob row per (thread, namespace, channel, key): checkpoints that share a channel version share
+ *   its blob. `blob_refs` is a JSON object with one key per channel: a channel version, or a delta-chain
+ *   key `<base>~<seq>~<link>` whose chain is every blob of the channel keyed in `[<base>, key]`; a read
+ *   fetches each chain with one index range scan.
+ * - Values stored once: the checkpoint's id and channel values are not inside its bytes, JSON metadata
+ *   lives only in `metadata_json` (a `json` column keeps the exact text; `metadata` bytes are `NULL`
+ *   unless the serializer is not JSON), and a `NULL` type means "json". A JSON checkpoint is stored
+ *   packed (`checkpoint_type` NULL, see pack.ts): its fixed field names take one byte each.
  * - `lgp_threads` is the thread index: latest checkpoint per thread (for `listThreads`) and TTL expiry.
  */
 export const SAVER_MIGRATIONS: Migration[] = [
@@ -28,12 +34,12 @@ export const SAVER_MIGRATIONS: Migration[] = [
         checkpoint_id text COLLATE "C" NOT NULL,
         parent_checkpoint_id text COLLATE "C",
         run_id text COLLATE "C",
-        checkpoint_type text NOT NULL,
+        checkpoint_type text,
         checkpoint bytea NOT NULL,
-        metadata_type text NOT NULL,
-        metadata bytea NOT NULL,
-        metadata_json jsonb NOT NULL,
-        blob_refs jsonb NOT NULL,
+        metadata_type text,
+        metadata bytea,
+        metadata_json json NOT NULL,
+        blob_refs json NOT NULL,
         PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
       )`,
       `CREATE INDEX ${n.ix("lgp_checkpoints_run_id_idx")} ON ${n.checkpoints} (run_id) WHERE run_id IS NOT NULL`,

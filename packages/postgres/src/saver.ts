@@ -17,9 +17,11 @@ import { PgConnection, SOURCE, checkSchema, mapPgError } from "./client.js";
 import { applyMigrations } from "./migrations.js";
 import type { PostgresConnection, PostgresSaverOptions } from "./options.js";
 import { toJsonbText } from "./json.js";
+import { packJson, unpackJson } from "./pack.js";
 import * as sql from "./sql.js";
 
 const SWEEP_BATCH = 500;
+const EMPTY = new Uint8Array(0);
 
 function concat(parts: Uint8Array[]): { data: Buffer; offsets: number[]; lengths: number[] } {
   const offsets: number[] = [];
@@ -33,56 +35,116 @@ function concat(parts: Uint8Array[]): { data: Buffer; offsets: number[]; lengths
   return { data: Buffer.concat(parts), offsets, lengths };
 }
 
-const scopeKey = (threadId: string, ns: string) => `${threadId}\u0000${ns}`;
-const blobKey = (channel: string, version: string) => `${channel}\u0000${version}`;
+const asBuffer = (data: Uint8Array) => (Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
 
-/** Turns the rows of one `readCheckpoints` statement into stored checkpoints, in row (newest-first) order. */
+/** JSON escapes that need a closer look: NUL / U+0001 (see json.ts) and surrogates (maybe unpaired). */
+const NEEDS_CHECK = /\\u(000[01]|d[89a-f])/i;
+
+function wellFormed(value: unknown): boolean {
+  if (typeof value === "string") return (value as string & { isWellFormed(): boolean }).isWellFormed();
+  if (Array.isArray(value)) return value.every(wellFormed);
+  if (value !== null && typeof value === "object") return Object.entries(value).every(([k, v]) => wellFormed(k) && wellFormed(v));
+  return true;
+}
+
+function rejectMalformed(text: string, what: string): void {
+  if (!wellFormed(JSON.parse(text))) {
+    throw new InvalidArgumentError(SOURCE, `put: ${what} must be well-formed UTF-16 strings (no unpaired surrogates) to be stored in PostgreSQL`);
+  }
+}
+
+/**
+ * What the `json` metadata column holds: the exact metadata JSON, or — when it contains `\u0000` or
+ * `\u0001`, which the `jsonb` comparisons of filters cannot read — the escaped form (json.ts), with
+ * the exact text as `exactBytes` (stored as the metadata bytes when the serializer left them empty).
+ */
+function metadataColumns(json: string): { json: string; exactBytes: Buffer | null } {
+  if (!NEEDS_CHECK.test(json)) return { json, exactBytes: null };
+  rejectMalformed(json, "metadata keys and values");
+  const escaped = toJsonbText(json);
+  return escaped.escaped ? { json: escaped.text, exactBytes: Buffer.from(json, "utf8") } : { json, exactBytes: null };
+}
+
+/** `blob_refs` as stored: a JSON object, channel → key (one key per channel). */
+function refsJson(refs: Array<[string, string]>): string {
+  let text = "{";
+  for (let i = 0; i < refs.length; i++) text += `${i ? "," : ""}${JSON.stringify(refs[i][0])}:${JSON.stringify(refs[i][1])}`;
+  text += "}";
+  if (NEEDS_CHECK.test(text)) {
+    if (text.includes("\\u0000")) {
+      throw new InvalidArgumentError(SOURCE, "put: PostgreSQL text cannot contain NUL characters (\\u0000) in ids, namespaces, keys or channel names");
+    }
+    rejectMalformed(text, "channel names and versions");
+  }
+  return text;
+}
+
+/** The text before the first `~` of a blob key: the chain base a key belongs to (core `chainLowerBound`). */
+function chainBase(key: string): string {
+  const i = key.indexOf("~");
+  return i < 0 ? key : key.slice(0, i);
+}
+
+const groupKey = (threadId: string, ns: string, channel: string, base: string) => `${threadId}\u0000${ns}\u0000${channel}\u0000${base}`;
+const checkpointKey = (threadId: string, ns: string, id: string) => `${threadId}\u0000${ns}\u0000${id}`;
+
+/**
+ * Turns the rows of one `readCheckpoints` statement into stored checkpoints, newest first. Each
+ * checkpoint gets, per reference, the blobs of its range (shared with the other checkpoints of the page
+ * that reference the same chain); the codec walks the chain it needs.
+ */
 function assemble(rows: sql.ReadRow[]): StoredCheckpoint[] {
-  const out: StoredCheckpoint[] = [];
+  const page: Array<{ n: number; stored: StoredCheckpoint }> = [];
   const byCheckpoint = new Map<string, StoredCheckpoint>();
-  const blobsByScope = new Map<string, Map<string, BlobRecord>>();
+  const groups = new Map<string, BlobRecord[]>();
+  const writes: sql.ReadRow[] = [];
   for (const r of rows) {
-    if (r.kind === 0) {
+    if (r[0] === 0) {
+      const refs = r[12] ?? {};
+      const blobRefs: Array<[string, string]> = [];
+      for (const channel in refs) blobRefs.push([channel, refs[channel]]);
       const record: CheckpointRecord = {
-        threadId: r.thread_id,
-        checkpointNs: r.checkpoint_ns,
-        checkpointId: r.checkpoint_id!,
-        parentCheckpointId: r.s1,
-        checkpoint: { type: r.s2!, data: r.d1! },
-        metadata: { type: r.s3!, data: r.d2! },
-        // Only writes use the JSON form of the metadata (for filters); reads never need it back.
-        metadataJson: "",
-        runId: r.s4,
-        blobRefs: r.j ?? [],
+        threadId: r[1],
+        checkpointNs: r[2],
+        checkpointId: r[3]!,
+        parentCheckpointId: r[4],
+        checkpoint: r[5] === null ? { type: "json", data: unpackJson(r[10]!) } : { type: r[5], data: r[10]! },
+        metadata: { type: r[6] ?? "json", data: r[11] ?? EMPTY },
+        metadataJson: r[8]!,
+        runId: r[7],
+        blobRefs,
       };
       const stored: StoredCheckpoint = { record, blobs: [], writes: [] };
-      out.push(stored);
-      byCheckpoint.set(`${scopeKey(r.thread_id, r.checkpoint_ns)}\u0000${record.checkpointId}`, stored);
-    } else if (r.kind === 1) {
-      const scope = scopeKey(r.thread_id, r.checkpoint_ns);
-      let blobs = blobsByScope.get(scope);
-      if (!blobs) blobsByScope.set(scope, (blobs = new Map()));
-      blobs.set(blobKey(r.s1!, r.s2!), { channel: r.s1!, version: r.s2!, type: r.s3!, data: r.d1! });
+      page.push({ n: r[9]!, stored });
+      byCheckpoint.set(checkpointKey(r[1], r[2], record.checkpointId), stored);
+    } else if (r[0] === 1) {
+      const data = r[10]!;
+      const channel = r[4]!;
+      const links = JSON.parse(r[8]!) as Array<[string, string, number]>;
+      let at = 0;
+      for (const [key, type, length] of links) {
+        const g = groupKey(r[1], r[2], channel, chainBase(key));
+        let group = groups.get(g);
+        if (!group) groups.set(g, (group = []));
+        group.push({ channel, version: key, type, data: data.subarray(at, at + length) });
+        at += length;
+      }
     } else {
-      byCheckpoint.get(`${scopeKey(r.thread_id, r.checkpoint_ns)}\u0000${r.checkpoint_id}`)?.writes.push({
-        taskId: r.s1!,
-        channel: r.s2!,
-        type: r.s3!,
-        taskPath: r.s4 ?? "",
-        idx: r.n!,
-        data: r.d1!,
-      });
+      writes.push(r);
     }
   }
-  for (const stored of out) {
-    const blobs = blobsByScope.get(scopeKey(stored.record.threadId, stored.record.checkpointNs));
-    if (!blobs) continue;
-    for (const [channel, version] of stored.record.blobRefs) {
-      const blob = blobs.get(blobKey(channel, version));
-      if (blob) stored.blobs.push(blob);
-    }
+  for (const w of writes) {
+    byCheckpoint.get(checkpointKey(w[1], w[2], w[3]!))?.writes.push({ taskId: w[4]!, channel: w[5]!, type: w[6]!, taskPath: w[7] ?? "", idx: w[9]!, data: w[10]! });
   }
-  return out;
+  page.sort((a, b) => a.n - b.n);
+  return page.map(({ stored }) => {
+    const { threadId, checkpointNs } = stored.record;
+    for (const [channel, key] of stored.record.blobRefs) {
+      const group = groups.get(groupKey(threadId, checkpointNs, channel, chainBase(key)));
+      if (group) for (const blob of group) stored.blobs.push(blob);
+    }
+    return stored;
+  });
 }
 
 /**
@@ -102,12 +164,16 @@ export class PostgresSaver extends PersistSaver {
   static readonly SOURCE = SOURCE;
   protected readonly source = SOURCE;
   readonly capabilities: SaverCapabilities = { ttl: true, extendedOps: true, listThreads: true, multiProcess: true };
+  /** `metadata_json` is a `json` column: it returns the metadata JSON exactly as put, so it is stored once. */
+  protected override readonly metadataFromJson = true;
 
   /** The schema this saver's tables live in. */
   readonly schema: string;
   private readonly n: sql.Names;
   private readonly pageSize: number;
+  private readonly prepared: boolean;
   private readonly conn: PgConnection;
+  private readonly statements: Record<"put" | "putPurge" | "putWrites" | "putWritesPurge" | "putWritesTtl" | "putWritesTtlPurge" | "getWrites", string>;
   private stopSweeper: (() => void) | undefined;
 
   /**
@@ -122,7 +188,17 @@ export class PostgresSaver extends PersistSaver {
       throw new InvalidArgumentError(SOURCE, `listPageSize must be a positive integer, got ${String(pageSize)}`);
     }
     this.pageSize = pageSize;
+    this.prepared = options.preparedStatements ?? true;
     this.n = sql.names(this.schema);
+    this.statements = {
+      put: sql.putCheckpoint(this.n, "fast"),
+      putPurge: sql.putCheckpoint(this.n, "purge"),
+      putWrites: sql.putWrites(this.n, false, "fast"),
+      putWritesPurge: sql.putWrites(this.n, false, "purge"),
+      putWritesTtl: sql.putWrites(this.n, true, "fast"),
+      putWritesTtlPurge: sql.putWrites(this.n, true, "purge"),
+      getWrites: sql.getWrites(this.n),
+    };
     this.conn = new PgConnection(connection);
   }
 
@@ -183,28 +259,39 @@ export class PostgresSaver extends PersistSaver {
   protected async _putCheckpoint(record: CheckpointRecord, blobs: BlobRecord[]): Promise<void> {
     const now = Date.now();
     const packed = concat(blobs.map((b) => b.data));
-    const q = sql.putCheckpoint(this.n, {
-      threadId: record.threadId,
-      checkpointNs: record.checkpointNs,
-      checkpointId: record.checkpointId,
-      parentCheckpointId: record.parentCheckpointId,
-      runId: record.runId,
-      checkpointType: record.checkpoint.type,
-      checkpoint: Buffer.from(record.checkpoint.data.buffer, record.checkpoint.data.byteOffset, record.checkpoint.data.byteLength),
-      metadataType: record.metadata.type,
-      metadata: Buffer.from(record.metadata.data.buffer, record.metadata.data.byteOffset, record.metadata.data.byteLength),
-      metadataJson: toJsonbText(record.metadataJson).text,
-      blobRefs: JSON.stringify(record.blobRefs),
-      blobChannels: blobs.map((b) => b.channel),
-      blobVersions: blobs.map((b) => b.version),
-      blobTypes: blobs.map((b) => b.type),
-      blobOffsets: packed.offsets,
-      blobLengths: packed.lengths,
-      blobData: packed.data,
-      now: new Date(now),
-      expiresAt: this.expiry(now),
-    });
-    await this.conn.query(q.text, q.values);
+    const metadata = metadataColumns(record.metadataJson);
+    // JSON metadata has no bytes (core reads `metadata_json`) unless its text had to be escaped.
+    const metadataBytes = record.metadata.data.byteLength ? asBuffer(record.metadata.data) : metadata.exactBytes;
+    const checkpoint = record.checkpoint.type === "json" ? packJson(record.checkpoint.data) : undefined;
+    const values = [
+        record.threadId,
+        record.checkpointNs,
+        record.checkpointId,
+        new Date(now),
+        this.expiry(now),
+        record.parentCheckpointId,
+        record.runId,
+        checkpoint ? null : record.checkpoint.type,
+        checkpoint ?? asBuffer(record.checkpoint.data),
+        record.metadata.type === "json" ? null : record.metadata.type,
+        metadataBytes,
+        metadata.json,
+        refsJson(record.blobRefs),
+        blobs.map((b) => b.channel),
+        blobs.map((b) => b.version),
+        blobs.map((b) => b.type),
+        packed.offsets,
+        packed.lengths,
+        packed.data,
+    ];
+    // A thread whose TTL has passed (not swept yet) starts over: the rare second statement purges it.
+    if (await this.expired(this.statements.put, values)) await this.conn.execute(this.statements.putPurge, values, this.prepared);
+  }
+
+  /** Runs a `fast` write shape; true when it wrote nothing because the thread has expired. */
+  private async expired(text: string, values: unknown[]): Promise<boolean> {
+    const rows = await this.conn.executeArrays<[boolean]>(text, values, this.prepared);
+    return rows[0]?.[0] === true;
   }
 
   protected async _putWrites(threadId: string, checkpointNs: string, checkpointId: string, writes: WriteRecord[]): Promise<void> {
@@ -218,29 +305,34 @@ export class PostgresSaver extends PersistSaver {
     }
     writes = [...byKey.values()];
     const packed = concat(writes.map((w) => w.data));
-    const q = sql.putWrites(this.n, {
+    const expiresAt = this.expiry(now);
+    const values: unknown[] = [
       threadId,
+      new Date(now),
       checkpointNs,
       checkpointId,
-      taskIds: writes.map((w) => w.taskId),
-      idxs: writes.map((w) => w.idx),
-      channels: writes.map((w) => w.channel),
-      types: writes.map((w) => w.type),
-      taskPaths: writes.map((w) => w.taskPath),
-      offsets: packed.offsets,
-      lengths: packed.lengths,
-      data: packed.data,
-      now: new Date(now),
-      expiresAt: this.expiry(now),
-    });
-    await this.conn.query(q.text, q.values);
+      writes.map((w) => w.taskId),
+      writes.map((w) => w.idx),
+      writes.map((w) => w.channel),
+      writes.map((w) => w.type),
+      writes.map((w) => w.taskPath),
+      packed.offsets,
+      packed.lengths,
+      packed.data,
+    ];
+    if (expiresAt !== null) values.push(expiresAt);
+    const [fast, purge] = expiresAt !== null ? [this.statements.putWritesTtl, this.statements.putWritesTtlPurge] : [this.statements.putWrites, this.statements.putWritesPurge];
+    if (await this.expired(fast, values)) await this.conn.execute(purge, values, this.prepared);
+  }
+
+  private async read(q: sql.CheckpointReadQuery): Promise<StoredCheckpoint[]> {
+    const { text, values } = sql.readCheckpoints(this.n, q);
+    return assemble(await this.conn.executeArrays<sql.ReadRow>(text, values, this.prepared));
   }
 
   protected async _getCheckpoint(threadId: string, checkpointNs: string, checkpointId: string | undefined): Promise<StoredCheckpoint | undefined> {
     const now = Date.now();
-    const q = sql.readCheckpoints(this.n, { threadId, checkpointNs, checkpointId, limit: 1, now: new Date(now), refreshTo: this.readRefresh(now) });
-    const { rows } = await this.conn.query<sql.ReadRow>(q.text, q.values);
-    return assemble(rows)[0];
+    return (await this.read({ threadId, checkpointNs, checkpointId, limit: 1, now: new Date(now), refreshTo: this.readRefresh(now) }))[0];
   }
 
   protected async *_list(query: ListQuery): AsyncIterable<StoredCheckpoint> {
@@ -249,7 +341,7 @@ export class PostgresSaver extends PersistSaver {
     while (remaining > 0) {
       const limit = Math.min(this.pageSize, remaining);
       const now = Date.now();
-      const q = sql.readCheckpoints(this.n, {
+      const page = await this.read({
         threadId: query.threadId,
         checkpointNs: query.checkpointNs,
         checkpointId: query.checkpointId,
@@ -260,8 +352,6 @@ export class PostgresSaver extends PersistSaver {
         now: new Date(now),
         refreshTo: this.readRefresh(now),
       });
-      const { rows } = await this.conn.query<sql.ReadRow>(q.text, q.values);
-      const page = assemble(rows);
       for (const stored of page) yield stored;
       if (page.length < limit) return;
       remaining -= page.length;
@@ -271,9 +361,10 @@ export class PostgresSaver extends PersistSaver {
   }
 
   protected async _getWrites(threadId: string, checkpointNs: string, checkpointId: string): Promise<WriteRecord[]> {
-    const { rows } = await this.conn.query<{ task_id: string; idx: number; channel: string; type: string; blob: Buffer; task_path: string }>(
-      sql.getWrites(this.n),
+    const { rows } = await this.conn.execute<{ task_id: string; idx: number; channel: string; type: string; blob: Buffer; task_path: string }>(
+      this.statements.getWrites,
       [threadId, checkpointNs, checkpointId],
+      this.prepared,
     );
     return rows.map((r) => ({ taskId: r.task_id, idx: r.idx, channel: r.channel, type: r.type, data: r.blob, taskPath: r.task_path }));
   }
@@ -301,21 +392,14 @@ export class PostgresSaver extends PersistSaver {
 
   protected async _listThreads(options: { limit: number; before?: string; filter?: ListQuery["filter"] }): Promise<StoredThreadInfo[]> {
     const q = sql.listThreads(this.n, { ...options, now: new Date() });
-    const { rows } = await this.conn.query<{
-      thread_id: string;
-      latest_checkpoint_ns: string;
-      latest_checkpoint_id: string;
-      checkpoint_type: string;
-      checkpoint: Buffer;
-      metadata_type: string;
-      metadata: Buffer;
-    }>(q.text, q.values);
+    const { rows } = await this.conn.query<sql.ThreadRow>(q.text, q.values);
     return rows.map((r) => ({
       threadId: r.thread_id,
       checkpointNs: r.latest_checkpoint_ns,
       checkpointId: r.latest_checkpoint_id,
-      checkpoint: { type: r.checkpoint_type, data: r.checkpoint },
-      metadata: { type: r.metadata_type, data: r.metadata },
+      checkpoint: r.checkpoint_type === null ? { type: "json", data: unpackJson(r.checkpoint) } : { type: r.checkpoint_type, data: r.checkpoint },
+      metadata: { type: r.metadata_type ?? "json", data: r.metadata ?? EMPTY },
+      metadataJson: r.metadata_json,
     }));
   }
 }

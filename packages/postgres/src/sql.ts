@@ -61,34 +61,56 @@ export class Params {
 // ====================================================================== checkpointer
 
 /**
- * Columns of one result row of a checkpoint read. A read returns, in one statement, three kinds of
- * rows (a UNION ALL): the checkpoints (kind 0), the blobs they reference (kind 1, each blob once even
- * when several checkpoints of the page share it) and their pending writes (kind 2). Plain `bytea`
- * columns parse fast in node-pg (one hex decode per value); arrays or JSON of bytes would not.
+ * One result row of a checkpoint read, as an array (`rowMode: "array"`). A read returns, in one
+ * statement, three kinds of rows (a UNION ALL): the checkpoints (kind 0), the blobs they need (kind 1:
+ * one row per blob range, see `refRanges`, so each blob comes once even when several checkpoints of the
+ * page share its chain) and their pending writes (kind 2). Bytes travel as plain `bytea` columns (one
+ * hex decode per value in node-pg; arrays or JSON of bytes would be far slower), and a range's blobs
+ * as one concatenation with their keys, types and lengths beside it: a 200-link chain is one row,
+ * not 200.
+ *
+ * | column | kind 0 (checkpoint) | kind 1 (blobs of one range) | kind 2 (write) |
+ * | --- | --- | --- | --- |
+ * | 0 | 0 | 1 | 2 |
+ * | 1, 2 | thread_id, checkpoint_ns | thread_id, checkpoint_ns | thread_id, checkpoint_ns |
+ * | 3 | checkpoint_id | | checkpoint_id |
+ * | 4 | parent_checkpoint_id | channel | task_id |
+ * | 5 | checkpoint_type (null: packed json, see pack.ts) | | channel |
+ * | 6 | metadata_type (null: json) | | type |
+ * | 7 | run_id | | task_path |
+ * | 8 | metadata_json (text) | `[[key, type, length], ...]` (JSON text) | |
+ * | 9 | position in the page | | idx |
+ * | 10 | checkpoint | the blobs' bytes, concatenated | blob |
+ * | 11 | metadata (null: empty) | | |
+ * | 12 | blob_refs (JSON object) | | |
  */
-export interface ReadRow {
-  kind: number;
-  thread_id: string;
-  checkpoint_ns: string;
-  checkpoint_id: string | null;
-  s1: string | null;
-  s2: string | null;
-  s3: string | null;
-  s4: string | null;
-  n: number | null;
-  d1: Buffer | null;
-  d2: Buffer | null;
-  j: Array<[string, string]> | null;
-}
+export type ReadRow = [
+  kind: number,
+  threadId: string,
+  checkpointNs: string,
+  checkpointId: string | null,
+  s1: string | null,
+  s2: string | null,
+  s3: string | null,
+  s4: string | null,
+  s5: string | null,
+  n: number | null,
+  d1: Buffer | null,
+  d2: Buffer | null,
+  j: Record<string, string> | null,
+];
 
 /** Rows of threads whose expiry has passed are invisible to every read. */
 function liveThread(n: Names, alias: string, now: string): string {
   return `NOT EXISTS (SELECT 1 FROM ${n.threads} t WHERE t.thread_id = ${alias}.thread_id AND t.expires_at <= ${now})`;
 }
 
-/** Metadata filter: deep equality of each listed top-level key (jsonb equality ignores key order). */
+/**
+ * Metadata filter: deep equality of each listed top-level key (compared as `jsonb`, so key order and
+ * number formatting do not matter).
+ */
 function metadataFilter(alias: string, filter: Array<[string, string, unknown]> | undefined, p: Params): string[] {
-  return (filter ?? []).map(([key, json]) => `${alias}.metadata_json -> ${p.add(escapeString(key))}::text = ${p.add(toJsonbText(json).text)}::jsonb`);
+  return (filter ?? []).map(([key, json]) => `(${alias}.metadata_json -> ${p.add(escapeString(key))}::text)::jsonb = ${p.add(toJsonbText(json).text)}::jsonb`);
 }
 
 export interface CheckpointReadQuery {
@@ -103,6 +125,27 @@ export interface CheckpointReadQuery {
   now: Date;
   /** New expiry for threads that have one (TTL with `refreshOnRead`); omitted: reads do not touch threads. */
   refreshTo?: Date;
+}
+
+/**
+ * The blob ranges a set of checkpoint rows needs: one per (thread, namespace, channel, chain base),
+ * up to the highest key referenced. A chain key `<base>~<seq>~<link>` needs the chain's links, every
+ * one keyed `<base>~...` at most the key, and its base snapshot keyed `<base>`; a plain key needs
+ * itself (`lo = hi`). So every blob a read needs, and every blob a checkpoint keeps alive, is a blob
+ * whose key's text before the first `~` is `lo` and whose key is at most `hi`: checkpoints of a page
+ * that share a chain share one range, each blob is fetched once, and reachability is an equi-join.
+ */
+function refRanges(from: string): string {
+  return `SELECT f.thread_id, f.checkpoint_ns, r.key COLLATE "C" AS channel, split_part(r.value, '~', 1) COLLATE "C" AS lo,
+           max(r.value COLLATE "C") AS hi
+    FROM ${from} f CROSS JOIN LATERAL json_each_text(f.blob_refs) r
+    GROUP BY 1, 2, 3, 4`;
+}
+
+/** The blobs of `ranges` (alias `r`): an index range scan of the blob key per range. */
+function inRange(b: string, r: string): string {
+  return `${b}.thread_id = ${r}.thread_id AND ${b}.checkpoint_ns = ${r}.checkpoint_ns AND ${b}.channel = ${r}.channel
+      AND ${b}.version >= ${r}.lo AND ${b}.version <= ${r}.hi AND split_part(${b}.version, '~', 1) = ${r}.lo`;
 }
 
 /** One page of checkpoints, newest first, with their blobs and writes: `getTuple` and every `list` page. */
@@ -127,27 +170,29 @@ export function readCheckpoints(n: Names, q: CheckpointReadQuery): { text: strin
   )`;
   const text = `WITH page AS (
     SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.checkpoint_type, c.metadata_type,
-           c.run_id, c.checkpoint, c.metadata, c.blob_refs
+           c.run_id, c.metadata_json, c.checkpoint, c.metadata, c.blob_refs
     FROM ${n.checkpoints} c
     WHERE ${where.join(" AND ")}
     ORDER BY c.checkpoint_id DESC, c.thread_id DESC, c.checkpoint_ns DESC
     LIMIT ${p.add(q.limit)}
-  ), refs AS (
-    SELECT DISTINCT pg.thread_id, pg.checkpoint_ns, r.value ->> 0 AS channel, r.value ->> 1 AS version
-    FROM page pg CROSS JOIN LATERAL jsonb_array_elements(pg.blob_refs) r
+  ), ranges AS (
+    ${refRanges("page")}
   )${touch}
-  SELECT 0 AS kind, thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id AS s1, checkpoint_type AS s2,
-         metadata_type AS s3, run_id AS s4, NULL::integer AS n, checkpoint AS d1, metadata AS d2, blob_refs AS j
+  SELECT 0 AS kind, thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint_type, metadata_type, run_id,
+         metadata_json::text, (row_number() OVER (ORDER BY checkpoint_id DESC, thread_id DESC, checkpoint_ns DESC))::integer,
+         checkpoint, metadata, blob_refs
   FROM page
   UNION ALL
-  SELECT 1, b.thread_id, b.checkpoint_ns, NULL, b.channel, b.version, b.type, NULL, NULL, b.blob, NULL, NULL
-  FROM refs r JOIN ${n.blobs} b
-    ON b.thread_id = r.thread_id AND b.checkpoint_ns = r.checkpoint_ns AND b.channel = r.channel AND b.version = r.version
+  SELECT 1, r.thread_id, r.checkpoint_ns, NULL, r.channel, NULL, NULL, NULL, b.links, NULL, b.data, NULL, NULL
+  FROM ranges r CROSS JOIN LATERAL (
+    SELECT json_agg(json_build_array(b.version, b.type, length(b.blob)))::text AS links, string_agg(b.blob, ''::bytea) AS data
+    FROM ${n.blobs} b WHERE ${inRange("b", "r")}
+  ) b
+  WHERE b.links IS NOT NULL
   UNION ALL
-  SELECT 2, w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.channel, w.type, w.task_path, w.idx, w.blob, NULL, NULL
+  SELECT 2, w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.channel, w.type, w.task_path, NULL, w.idx, w.blob, NULL, NULL
   FROM page pg JOIN ${n.writes} w
-    ON w.thread_id = pg.thread_id AND w.checkpoint_ns = pg.checkpoint_ns AND w.checkpoint_id = pg.checkpoint_id
-  ORDER BY 1, 4 DESC, 2 DESC, 3 DESC`;
+    ON w.thread_id = pg.thread_id AND w.checkpoint_ns = pg.checkpoint_ns AND w.checkpoint_id = pg.checkpoint_id`;
   return { text, values: p.values };
 }
 
@@ -178,117 +223,104 @@ function newerLatest(current: string, incomingNs: string, incomingId: string): s
     OR (${incomingNs} <> '' AND ${current}.latest_checkpoint_ns <> '' AND ${incomingId} >= ${current}.latest_checkpoint_id))`;
 }
 
-export interface PutCheckpointInput {
-  threadId: string;
-  checkpointNs: string;
-  checkpointId: string;
-  parentCheckpointId: string | null;
-  runId: string | null;
-  checkpointType: string;
-  checkpoint: Buffer;
-  metadataType: string;
-  metadata: Buffer;
-  metadataJson: string;
-  blobRefs: string;
-  blobChannels: string[];
-  blobVersions: string[];
-  blobTypes: string[];
-  blobOffsets: number[];
-  blobLengths: number[];
-  /** Every new blob, concatenated: one binary parameter instead of a hex-encoded `bytea[]`. */
-  blobData: Buffer;
-  now: Date;
-  /** New thread expiry (saver TTL), or null to leave the thread's expiry as it is. */
-  expiresAt: Date | null;
-}
-
 /**
  * `put`: the new blobs (insert-if-absent, so checkpoints sharing a version share its row), the
- * checkpoint row and the thread index, in one statement.
+ * checkpoint row and the thread index, in one statement. Parameters:
+ * $1 thread, $2 namespace, $3 checkpoint id, $4 now, $5 new thread expiry (null: keep), $6 parent id,
+ * $7 run id, $8 checkpoint type (null: JSON packed by pack.ts), $9 checkpoint, $10 metadata type (null: json),
+ * $11 metadata bytes (null: none), $12 metadata JSON, $13 blob refs JSON, $14-$18 the new blobs'
+ * channels, keys, types, offsets and lengths, $19 their bytes concatenated (one binary parameter
+ * instead of a hex-encoded `bytea[]`).
+ *
+ * Two shapes with the same parameters:
+ * - `fast` writes nothing when the thread's TTL has passed (but the sweeper has not removed it yet)
+ *   and returns `expired`; the saver then sends the `purge` shape. Without the purge steps the common
+ *   statement has less to plan and start.
+ * - `purge` first deletes the expired thread's rows, so the thread starts over instead of
+ *   resurrecting expired checkpoints.
  */
-export function putCheckpoint(n: Names, i: PutCheckpointInput): { text: string; values: unknown[] } {
-  const p = new Params();
-  const thread = `${p.add(i.threadId)}::text`;
-  const ns = `${p.add(i.checkpointNs)}::text`;
-  const id = `${p.add(i.checkpointId)}::text`;
-  const now = `${p.add(i.now)}::timestamptz`;
-  const exp = `${p.add(i.expiresAt)}::timestamptz`;
-  const text = `WITH ${purgeExpired(n, thread, now)}, new_blobs AS (
+export function putCheckpoint(n: Names, shape: "fast" | "purge"): string {
+  const [thread, ns, id, now, exp] = ["$1::text", "$2::text", "$3::text", "$4::timestamptz", "$5::timestamptz"];
+  const live = shape === "fast" ? "WHERE NOT EXISTS (SELECT 1 FROM expired)" : "";
+  const head =
+    shape === "fast"
+      ? `WITH expired AS (
+    SELECT 1 FROM ${n.threads} WHERE thread_id = ${thread} AND expires_at <= ${now}
+  )`
+      : `WITH ${purgeExpired(n, thread, now)}`;
+  return `${head}, new_blobs AS (
     INSERT INTO ${n.blobs} (thread_id, checkpoint_ns, channel, version, type, blob)
-    SELECT ${thread}, ${ns}, u.channel, u.version, u.type, substring(${p.add(i.blobData)}::bytea FROM u.off + 1 FOR u.len)
-    FROM unnest(${p.add(i.blobChannels)}::text[], ${p.add(i.blobVersions)}::text[], ${p.add(i.blobTypes)}::text[],
-                ${p.add(i.blobOffsets)}::integer[], ${p.add(i.blobLengths)}::integer[]) AS u(channel, version, type, off, len)
+    SELECT ${thread}, ${ns}, u.channel, u.version, u.type, substring($19::bytea FROM u.off + 1 FOR u.len)
+    FROM unnest($14::text[], $15::text[], $16::text[], $17::integer[], $18::integer[]) AS u(channel, version, type, off, len)
+    ${live}
     ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING
   ), new_checkpoint AS (
     INSERT INTO ${n.checkpoints} (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id, checkpoint_type,
                                   checkpoint, metadata_type, metadata, metadata_json, blob_refs)
-    VALUES (${thread}, ${ns}, ${id}, ${p.add(i.parentCheckpointId)}, ${p.add(i.runId)}, ${p.add(i.checkpointType)},
-            ${p.add(i.checkpoint)}, ${p.add(i.metadataType)}, ${p.add(i.metadata)}, ${p.add(i.metadataJson)}::jsonb,
-            ${p.add(i.blobRefs)}::jsonb)
+    SELECT ${thread}, ${ns}, ${id}, $6::text, $7::text, $8::text, $9::bytea, $10::text, $11::bytea, $12::json, $13::json
+    ${live}
     ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
       parent_checkpoint_id = excluded.parent_checkpoint_id, run_id = excluded.run_id,
       checkpoint_type = excluded.checkpoint_type, checkpoint = excluded.checkpoint,
       metadata_type = excluded.metadata_type, metadata = excluded.metadata,
       metadata_json = excluded.metadata_json, blob_refs = excluded.blob_refs
+  ), thread AS (
+    INSERT INTO ${n.threads} AS cur (thread_id, latest_checkpoint_ns, latest_checkpoint_id, expires_at)
+    SELECT ${thread}, ${ns}, ${id}, ${exp}
+    ${live}
+    ON CONFLICT (thread_id) DO UPDATE SET
+      (latest_checkpoint_ns, latest_checkpoint_id) = (
+        SELECT CASE WHEN fresh THEN excluded.latest_checkpoint_ns ELSE cur.latest_checkpoint_ns END,
+               CASE WHEN fresh THEN excluded.latest_checkpoint_id ELSE cur.latest_checkpoint_id END
+        FROM (SELECT cur.expires_at <= ${now} OR ${newerLatest("cur", "excluded.latest_checkpoint_ns", "excluded.latest_checkpoint_id")} AS fresh) f
+      ),
+      expires_at = COALESCE(${exp}, CASE WHEN cur.expires_at <= ${now} THEN NULL ELSE cur.expires_at END)
   )
-  INSERT INTO ${n.threads} AS cur (thread_id, latest_checkpoint_ns, latest_checkpoint_id, expires_at)
-  VALUES (${thread}, ${ns}, ${id}, ${exp})
-  ON CONFLICT (thread_id) DO UPDATE SET
-    (latest_checkpoint_ns, latest_checkpoint_id) = (
-      SELECT CASE WHEN fresh THEN excluded.latest_checkpoint_ns ELSE cur.latest_checkpoint_ns END,
-             CASE WHEN fresh THEN excluded.latest_checkpoint_id ELSE cur.latest_checkpoint_id END
-      FROM (SELECT cur.expires_at <= ${now} OR ${newerLatest("cur", "excluded.latest_checkpoint_ns", "excluded.latest_checkpoint_id")} AS fresh) f
-    ),
-    expires_at = COALESCE(${exp}, CASE WHEN cur.expires_at <= ${now} THEN NULL ELSE cur.expires_at END)`;
-  return { text, values: p.values };
-}
-
-export interface PutWritesInput {
-  threadId: string;
-  checkpointNs: string;
-  checkpointId: string;
-  taskIds: string[];
-  idxs: number[];
-  channels: string[];
-  types: string[];
-  taskPaths: string[];
-  offsets: number[];
-  lengths: number[];
-  data: Buffer;
-  now: Date;
-  expiresAt: Date | null;
+  SELECT ${shape === "fast" ? "EXISTS (SELECT 1 FROM expired)" : "false"} AS expired`;
 }
 
 /**
  * `putWrites`: one multi-row insert. Regular writes (idx >= 0) are insert-if-absent (the first writer
  * wins, so a retried task does not duplicate); special ones (idx < 0: error, interrupt, ...) replace.
+ * With a TTL (`withTtl`), a write restarts the thread's clock. Parameters: $1 thread, $2 now,
+ * $3 namespace, $4 checkpoint id, $5-$11 the writes' task ids, idxs, channels, types, task paths,
+ * offsets and lengths, $12 their bytes concatenated, $13 the new expiry (only `withTtl`). Shapes as
+ * for `putCheckpoint`: `fast` writes nothing to an expired thread and says so, `purge` resets it.
  */
-export function putWrites(n: Names, i: PutWritesInput): { text: string; values: unknown[] } {
-  const p = new Params();
-  const thread = `${p.add(i.threadId)}::text`;
-  const now = `${p.add(i.now)}::timestamptz`;
-  // With a TTL, a write restarts the thread's clock; without one, only an expired thread is reset.
-  const threadStep =
-    i.expiresAt !== null
-      ? `INSERT INTO ${n.threads} AS cur (thread_id, expires_at) VALUES (${thread}, ${p.add(i.expiresAt)}::timestamptz)
+export function putWrites(n: Names, withTtl: boolean, shape: "fast" | "purge"): string {
+  const [thread, now] = ["$1::text", "$2::timestamptz"];
+  const live = shape === "fast" ? "WHERE NOT EXISTS (SELECT 1 FROM expired)" : "";
+  const head =
+    shape === "fast"
+      ? `WITH expired AS (
+    SELECT 1 FROM ${n.threads} WHERE thread_id = ${thread} AND expires_at <= ${now}
+  )`
+      : `WITH ${purgeExpired(n, thread, now)}`;
+  const threadStep = withTtl
+    ? `, thread AS (
+    INSERT INTO ${n.threads} AS cur (thread_id, expires_at) SELECT ${thread}, $13::timestamptz
+    ${live}
     ON CONFLICT (thread_id) DO UPDATE SET expires_at = excluded.expires_at,
       latest_checkpoint_ns = CASE WHEN cur.expires_at <= ${now} THEN NULL ELSE cur.latest_checkpoint_ns END,
-      latest_checkpoint_id = CASE WHEN cur.expires_at <= ${now} THEN NULL ELSE cur.latest_checkpoint_id END`
-      : `UPDATE ${n.threads} SET expires_at = NULL, latest_checkpoint_ns = NULL, latest_checkpoint_id = NULL
-    WHERE thread_id = ${thread} AND expires_at <= ${now}`;
-  const text = `WITH ${purgeExpired(n, thread, now)}, thread AS (
-    ${threadStep}
+      latest_checkpoint_id = CASE WHEN cur.expires_at <= ${now} THEN NULL ELSE cur.latest_checkpoint_id END
+  )`
+    : shape === "purge"
+      ? `, thread AS (
+    UPDATE ${n.threads} SET expires_at = NULL, latest_checkpoint_ns = NULL, latest_checkpoint_id = NULL
+    WHERE thread_id = ${thread} AND expires_at <= ${now}
+  )`
+      : "";
+  return `${head}${threadStep}, new_writes AS (
+    INSERT INTO ${n.writes} AS w (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path)
+    SELECT ${thread}, $3::text, $4::text, u.task_id, u.idx, u.channel, u.type, substring($12::bytea FROM u.off + 1 FOR u.len), u.task_path
+    FROM unnest($5::text[], $6::integer[], $7::text[], $8::text[], $9::text[], $10::integer[], $11::integer[])
+         AS u(task_id, idx, channel, type, task_path, off, len)
+    ${live}
+    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE SET
+      channel = excluded.channel, type = excluded.type, blob = excluded.blob, task_path = excluded.task_path
+    WHERE w.idx < 0
   )
-  INSERT INTO ${n.writes} AS w (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path)
-  SELECT ${thread}, ${p.add(i.checkpointNs)}, ${p.add(i.checkpointId)}, u.task_id, u.idx, u.channel, u.type,
-         substring(${p.add(i.data)}::bytea FROM u.off + 1 FOR u.len), u.task_path
-  FROM unnest(${p.add(i.taskIds)}::text[], ${p.add(i.idxs)}::integer[], ${p.add(i.channels)}::text[], ${p.add(i.types)}::text[],
-              ${p.add(i.taskPaths)}::text[], ${p.add(i.offsets)}::integer[], ${p.add(i.lengths)}::integer[])
-       AS u(task_id, idx, channel, type, task_path, off, len)
-  ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE SET
-    channel = excluded.channel, type = excluded.type, blob = excluded.blob, task_path = excluded.task_path
-  WHERE w.idx < 0`;
-  return { text, values: p.values };
+  SELECT ${shape === "fast" ? "EXISTS (SELECT 1 FROM expired)" : "false"} AS expired`;
 }
 
 export function getWrites(n: Names): string {
@@ -305,10 +337,22 @@ export function deleteThreads(n: Names): string {
 }
 
 /**
+ * Deletes the blobs of `target` that no checkpoint whose ranges are in `live` (see `refRanges`) needs:
+ * a blob lives while some kept checkpoint of its thread and namespace references, on its channel, its
+ * key or a chain it belongs to.
+ */
+function deleteUnreachable(n: Names, target: { using?: string; where: string }, live: string): string {
+  return `DELETE FROM ${n.blobs} b${target.using ? ` USING ${target.using}` : ""}
+  WHERE ${target.where}
+    AND NOT EXISTS (SELECT 1 FROM ${live} l WHERE l.thread_id = b.thread_id AND l.checkpoint_ns = b.checkpoint_ns AND l.channel = b.channel
+                                         AND l.lo = split_part(b.version, '~', 1) AND b.version <= l.hi)`;
+}
+
+/**
  * `deleteForRuns`: the runs' checkpoints and writes, the blobs no remaining checkpoint of the same
- * thread/namespace references, and the thread index of the threads touched (a thread left without
- * checkpoints leaves the index) — one statement, so every
- * step works from the same snapshot ("remaining" = not matched by the run ids).
+ * thread/namespace needs, and the thread index of the threads touched (a thread left without
+ * checkpoints leaves the index) — one statement, so every step works from the same snapshot
+ * ("remaining" = not matched by the run ids).
  */
 export function deleteForRuns(n: Names): string {
   const remaining = `(c.run_id IS NULL OR NOT (c.run_id = ANY($1::text[])))`;
@@ -322,16 +366,14 @@ export function deleteForRuns(n: Names): string {
     WHERE w.thread_id = d.thread_id AND w.checkpoint_ns = d.checkpoint_ns AND w.checkpoint_id = d.checkpoint_id
   ), scopes AS (
     SELECT DISTINCT thread_id, checkpoint_ns FROM doomed
-  ), kept_refs AS (
-    SELECT DISTINCT c.thread_id, c.checkpoint_ns, r.value ->> 0 AS channel, r.value ->> 1 AS version
+  ), kept AS (
+    SELECT c.thread_id, c.checkpoint_ns, c.blob_refs
     FROM ${n.checkpoints} c JOIN scopes s ON s.thread_id = c.thread_id AND s.checkpoint_ns = c.checkpoint_ns
-    CROSS JOIN LATERAL jsonb_array_elements(c.blob_refs) r
     WHERE ${remaining}
+  ), live AS (
+    ${refRanges("kept")}
   ), del_blobs AS (
-    DELETE FROM ${n.blobs} b USING scopes s
-    WHERE b.thread_id = s.thread_id AND b.checkpoint_ns = s.checkpoint_ns
-      AND NOT EXISTS (SELECT 1 FROM kept_refs k WHERE k.thread_id = b.thread_id AND k.checkpoint_ns = b.checkpoint_ns
-                                                  AND k.channel = b.channel AND k.version = b.version)
+    ${deleteUnreachable(n, { using: "scopes s", where: "b.thread_id = s.thread_id AND b.checkpoint_ns = s.checkpoint_ns" }, "live")}
   ), touched AS (
     SELECT DISTINCT thread_id FROM doomed
   ), new_latest AS (
@@ -347,7 +389,7 @@ export function deleteForRuns(n: Names): string {
   WHERE th.thread_id = t.thread_id AND NOT EXISTS (SELECT 1 FROM new_latest nl WHERE nl.thread_id = t.thread_id)`;
 }
 
-/** `prune(..., "keep_latest")`: keep the newest checkpoint per namespace, its writes and the blobs it references. */
+/** `prune(..., "keep_latest")`: keep the newest checkpoint per namespace, its writes and the blobs it needs. */
 export function pruneKeepLatest(n: Names): string {
   return `WITH keep AS (
     SELECT DISTINCT ON (thread_id, checkpoint_ns) thread_id, checkpoint_ns, checkpoint_id, blob_refs
@@ -359,13 +401,10 @@ export function pruneKeepLatest(n: Names): string {
   ), del_writes AS (
     DELETE FROM ${n.writes} w WHERE w.thread_id = ANY($1::text[])
       AND NOT EXISTS (SELECT 1 FROM keep k WHERE k.thread_id = w.thread_id AND k.checkpoint_ns = w.checkpoint_ns AND k.checkpoint_id = w.checkpoint_id)
-  ), kept_refs AS (
-    SELECT DISTINCT k.thread_id, k.checkpoint_ns, r.value ->> 0 AS channel, r.value ->> 1 AS version
-    FROM keep k CROSS JOIN LATERAL jsonb_array_elements(k.blob_refs) r
+  ), live AS (
+    ${refRanges("keep")}
   )
-  DELETE FROM ${n.blobs} b WHERE b.thread_id = ANY($1::text[])
-    AND NOT EXISTS (SELECT 1 FROM kept_refs k WHERE k.thread_id = b.thread_id AND k.checkpoint_ns = b.checkpoint_ns
-                                                AND k.channel = b.channel AND k.version = b.version)`;
+  ${deleteUnreachable(n, { where: "b.thread_id = ANY($1::text[])" }, "live")}`;
 }
 
 /** First statement of `copyThread`: reset an expired target, and tell whether the source is live. */
@@ -376,7 +415,7 @@ export function copyThreadPrepare(n: Names): string {
   SELECT NOT EXISTS (SELECT 1 FROM ${n.threads} WHERE thread_id = $1 AND expires_at <= $3::timestamptz) AS source_live`;
 }
 
-/** Second statement of `copyThread`: every row of the source under the target id (ids kept). */
+/** Second statement of `copyThread`: every row of the source under the target id (ids and blob keys kept). */
 export function copyThread(n: Names): string {
   return `WITH cps AS (
     INSERT INTO ${n.checkpoints} (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id, checkpoint_type,
@@ -406,13 +445,25 @@ export function copyThread(n: Names): string {
     expires_at = COALESCE(excluded.expires_at, cur.expires_at)`;
 }
 
+export interface ThreadRow {
+  thread_id: string;
+  latest_checkpoint_ns: string;
+  latest_checkpoint_id: string;
+  checkpoint_type: string | null;
+  checkpoint: Buffer;
+  metadata_type: string | null;
+  metadata: Buffer | null;
+  metadata_json: string;
+}
+
 /** `listThreads`: walks the thread index newest first (keyset on the latest checkpoint id). */
 export function listThreads(n: Names, o: { limit: number; before?: string; filter?: Array<[string, string, unknown]>; now: Date }): { text: string; values: unknown[] } {
   const p = new Params();
   const where = [`t.latest_checkpoint_id IS NOT NULL`, `(t.expires_at IS NULL OR t.expires_at > ${p.add(o.now)}::timestamptz)`];
   if (o.before !== undefined) where.push(`t.latest_checkpoint_id < ${p.add(o.before)}`);
   where.push(...metadataFilter("c", o.filter, p));
-  const text = `SELECT t.thread_id, t.latest_checkpoint_ns, t.latest_checkpoint_id, c.checkpoint_type, c.checkpoint, c.metadata_type, c.metadata
+  const text = `SELECT t.thread_id, t.latest_checkpoint_ns, t.latest_checkpoint_id, c.checkpoint_type, c.checkpoint, c.metadata_type, c.metadata,
+         c.metadata_json::text AS metadata_json
   FROM ${n.threads} t
   JOIN ${n.checkpoints} c
     ON c.thread_id = t.thread_id AND c.checkpoint_ns = t.latest_checkpoint_ns AND c.checkpoint_id = t.latest_checkpoint_id

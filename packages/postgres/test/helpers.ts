@@ -42,6 +42,8 @@ export interface StatementLog {
   statements: string[];
   /** Parameters of each statement (same positions as `statements`). */
   values: unknown[][];
+  /** Prepared-statement name of each statement (undefined: unnamed). */
+  names: Array<string | undefined>;
   reset(): void;
   readonly count: number;
 }
@@ -54,9 +56,11 @@ export function countingPool(config: pg.PoolConfig = {}): { pool: pg.Pool; log: 
   const log: StatementLog = {
     statements: [],
     values: [],
+    names: [],
     reset() {
       this.statements.length = 0;
       this.values.length = 0;
+      this.names.length = 0;
     },
     get count() {
       return this.statements.length;
@@ -64,9 +68,10 @@ export function countingPool(config: pg.PoolConfig = {}): { pool: pg.Pool; log: 
   };
   class CountingClient extends pg.Client {
     override query(...args: unknown[]): never {
-      const first = args[0] as string | { text?: string };
+      const first = args[0] as string | { text?: string; name?: string; values?: unknown[] };
       log.statements.push(typeof first === "string" ? first : (first?.text ?? "<query object>"));
-      log.values.push(Array.isArray(args[1]) ? (args[1] as unknown[]) : []);
+      log.values.push(Array.isArray(args[1]) ? (args[1] as unknown[]) : typeof first === "object" && Array.isArray(first?.values) ? first.values : []);
+      log.names.push(typeof first === "object" ? first?.name : undefined);
       return (super.query as (...a: unknown[]) => never)(...args);
     }
   }

@@ -5,6 +5,8 @@ import { emptyCheckpoint, uuid6, type Checkpoint, type CheckpointMetadata } from
 import { BackendError, ClientClosedError, InvalidArgumentError, NotSetUpError, PersistenceError } from "@langgraph-persist/core";
 import { PostgresSaver } from "../src/index.js";
 import { LATEST_VERSIONS } from "../src/migrations.js";
+import { unpackJson } from "../src/pack.js";
+import * as sql from "../src/sql.js";
 import { POSTGRES_URL, adminPool, countingPool, describePg, dropSchemasAfterAll, uniqueSchema } from "./helpers.js";
 
 const schema = uniqueSchema("saver");
@@ -42,6 +44,31 @@ async function chain(saver: PostgresSaver, thread: string, n: number, ns = ""): 
     parent = stored;
   }
   return ids;
+}
+
+/** Puts `n` checkpoints whose "messages" channel grows by one item per step; returns their ids. */
+async function messagesChain(saver: PostgresSaver, thread: string, n: number, runOf: (i: number) => string | undefined = () => undefined): Promise<string[]> {
+  const ids: string[] = [];
+  let parent: RunnableConfig = config(thread);
+  for (let i = 0; i < n; i++) {
+    const versions = { messages: `v${String(i).padStart(3, "0")}` };
+    const values = { messages: Array.from({ length: i + 1 }, (_, k) => ({ k, text: `message ${k}` })) };
+    const run = runOf(i);
+    const stored = await saver.put(parent, checkpoint(values, versions), meta(i, run ? { run_id: run } : {}), versions);
+    ids.push(stored.configurable!.checkpoint_id as string);
+    parent = stored;
+  }
+  return ids;
+}
+
+async function blobKeys(thread: string): Promise<string[]> {
+  const admin = adminPool();
+  try {
+    const { rows } = await admin.query<{ version: string }>(`SELECT version FROM "${schema}".lgp_checkpoint_blobs WHERE thread_id = $1 ORDER BY version`, [thread]);
+    return rows.map((r) => r.version);
+  } finally {
+    await admin.end();
+  }
 }
 
 describePg("PostgresSaver", () => {
@@ -174,6 +201,125 @@ describePg("PostgresSaver", () => {
     }
     const tuples = await collect(saver.list(config(thread)));
     expect(tuples.map((t) => t.checkpoint.channel_values.fixed)).toEqual(Array(5).fill("same"));
+  });
+
+  it("linear storage - a page's checkpoints share one range scan per chain: one row, each blob once", async () => {
+    const thread = threadId();
+    const ids = await messagesChain(saver, thread, 12);
+    const keys = await blobKeys(thread);
+    expect(keys).toHaveLength(12);
+    expect(keys.filter((k) => k.includes("~")), "11 deltas chained to the first snapshot").toHaveLength(11);
+    const admin = adminPool();
+    try {
+      const q = sql.readCheckpoints(sql.names(schema), { threadId: thread, checkpointNs: "", limit: 10, now: new Date() });
+      const { rows } = await admin.query<sql.ReadRow>({ text: q.text, values: q.values, rowMode: "array" });
+      expect(rows.filter((r) => r[0] === 0)).toHaveLength(10);
+      const ranges = rows.filter((r) => r[0] === 1);
+      expect(ranges, "the 10 checkpoints reference one chain").toHaveLength(1);
+      const links = JSON.parse(ranges[0][8]!) as Array<[string, string, number]>;
+      expect(links.map((l) => l[0]).sort()).toEqual(keys);
+      expect(links.reduce((n, l) => n + l[2], 0)).toBe(ranges[0][10]!.length);
+    } finally {
+      await admin.end();
+    }
+    const listed = await collect(saver.list(config(thread), { limit: 10 }));
+    expect(listed.map((t) => (t.checkpoint.channel_values.messages as unknown[]).length)).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3]);
+    expect((await saver.getTuple(config(thread, "", ids[0])))?.checkpoint.channel_values.messages).toEqual([{ k: 0, text: "message 0" }]);
+  });
+
+  it("linear storage - prune keeps exactly the links and base the latest checkpoint needs", async () => {
+    const short = new PostgresSaver(pool, { schema, linearStorage: { snapshotEvery: 3 } });
+    const thread = threadId();
+    await messagesChain(short, thread, 8);
+    // Steps 0-3: a snapshot and 3 deltas; steps 4-7: a new snapshot and 3 deltas.
+    expect(await blobKeys(thread)).toHaveLength(8);
+    await short.prune([thread]);
+    const kept = await blobKeys(thread);
+    expect(kept).toHaveLength(4);
+    expect(kept[0]).toBe("v004");
+    expect(kept.slice(1).every((k) => k.startsWith("v004~"))).toBe(true);
+    const latest = await new PostgresSaver(pool, { schema }).getTuple(config(thread));
+    expect((latest?.checkpoint.channel_values.messages as unknown[]).length).toBe(8);
+    await short.close();
+  });
+
+  it("linear storage - deleteForRuns keeps the base of a chain later checkpoints still need", async () => {
+    const short = new PostgresSaver(pool, { schema, linearStorage: { snapshotEvery: 3 } });
+    const thread = threadId();
+    const early = `run-${threadId()}`;
+    const ids = await messagesChain(short, thread, 8, (i) => (i < 5 ? early : `late-${thread}`));
+    await short.deleteForRuns([early]);
+    // Checkpoints 5-7 reference v004~01..03: the snapshot v004 (written by checkpoint 4, deleted) stays.
+    const kept = await blobKeys(thread);
+    expect(kept).toHaveLength(4);
+    expect(kept[0]).toBe("v004");
+    expect(kept.slice(1).every((k) => k.startsWith("v004~"))).toBe(true);
+    const reader = new PostgresSaver(pool, { schema });
+    expect((await collect(reader.list(config(thread)))).map((t) => t.checkpoint.id)).toEqual(ids.slice(5).reverse());
+    expect(((await reader.getTuple(config(thread, "", ids[5])))?.checkpoint.channel_values.messages as unknown[]).length).toBe(6);
+    await short.close();
+  });
+
+  it("storage - JSON metadata is stored once as its exact text, the checkpoint packed, without id or values", async () => {
+    const thread = threadId();
+    // Key order and spacing that jsonb would change: the json column keeps the text.
+    const metadata = { source: "loop", step: 3, parents: {}, zeta: 1, alpha: [1, { b: 2, a: 1 }] } as CheckpointMetadata;
+    const cp = checkpoint({ step: 3 }, { step: "v3" });
+    await saver.put(config(thread), cp, metadata, { step: "v3" });
+    const admin = adminPool();
+    try {
+      const { rows } = await admin.query(
+        `SELECT metadata, metadata_type, metadata_json::text AS json, checkpoint_type, checkpoint FROM "${schema}".lgp_checkpoints WHERE thread_id = $1`,
+        [thread],
+      );
+      expect(rows[0].metadata, "no metadata bytes").toBeNull();
+      expect(rows[0].metadata_type).toBeNull();
+      expect(rows[0].json).toBe(JSON.stringify(metadata));
+      expect(rows[0].checkpoint_type, "packed").toBeNull();
+      expect(rows[0].checkpoint.length).toBeLessThan(unpackJson(rows[0].checkpoint).length / 2);
+      const stored = JSON.parse(unpackJson(rows[0].checkpoint).toString("utf8")) as Record<string, unknown>;
+      expect(stored.id).toBeUndefined();
+      expect(stored.channel_values).toBeUndefined();
+      expect(stored.channel_versions).toEqual({ step: "v3" });
+    } finally {
+      await admin.end();
+    }
+    const tuple = await new PostgresSaver(pool, { schema }).getTuple(config(thread));
+    expect(tuple?.metadata).toEqual(metadata);
+    expect(tuple?.checkpoint.id).toBe(cp.id);
+    expect((await saver.listThreads({ filter: { zeta: 1, alpha: [1, { a: 1, b: 2 }] }, limit: 1000 })).map((t) => t.threadId)).toContain(thread);
+  });
+
+  it("storage - metadata with NUL characters reads back exactly and filters match it; unpaired surrogates are rejected", async () => {
+    const thread = threadId();
+    const metadata = meta(0, { nul: "a\u0000b", "k\u0000": ["\u0001", "\u0000"] });
+    await saver.put(config(thread), checkpoint({ x: 1 }, { x: "1" }), metadata, { x: "1" });
+    expect((await new PostgresSaver(pool, { schema }).getTuple(config(thread)))?.metadata).toEqual(metadata);
+    expect(await collect(saver.list(config(thread), { filter: { nul: "a\u0000b" } }))).toHaveLength(1);
+    expect(await collect(saver.list(config(thread), { filter: { "k\u0000": ["\u0001", "\u0000"] } }))).toHaveLength(1);
+    expect(await collect(saver.list(config(thread), { filter: { nul: "a\u0001b" } }))).toHaveLength(0);
+    await expect(saver.put(config(threadId()), checkpoint({}, {}), meta(0, { bad: "\ud800" }), {})).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(saver.put(config(threadId()), checkpoint({ ["bad\udc00"]: 1 }, { ["bad\udc00"]: "1" }), meta(0), { ["bad\udc00"]: "1" })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+  });
+
+  it("prepared statements - hot statements are named; preparedStatements: false sends them unnamed", async () => {
+    const thread = threadId();
+    log.reset();
+    const [id] = await chain(saver, thread, 1);
+    await saver.putWrites(config(thread, "", id), [["a", 1]], "task");
+    await saver.getTuple(config(thread));
+    await collect(saver.list(config(thread)));
+    expect(log.names).toHaveLength(4);
+    expect(log.names.every((n) => typeof n === "string" && n.startsWith("lgp_"))).toBe(true);
+    expect(new Set(log.names).size, "one name per statement text").toBe(3);
+    const unnamed = new PostgresSaver(pool, { schema, preparedStatements: false });
+    log.reset();
+    await chain(unnamed, threadId(), 2);
+    await unnamed.getTuple(config(thread));
+    expect(log.names).toEqual([undefined, undefined, undefined]);
+    await unnamed.close();
   });
 
   it("listThreads - reads the thread index (root namespace first), newest first, with before and filter", async () => {
