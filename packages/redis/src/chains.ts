@@ -20,17 +20,28 @@ export function chainable(b: BlobRecord): boolean {
 /** Tips remembered per channel of a thread's namespace. */
 const TIPS_PER_CHANNEL = 2;
 
+interface ThreadChains {
+  /** channel → its latest tips, newest first. */
+  channels: Map<string, Array<{ key: string; node: ChainNode }>>;
+  /** Blob bytes added to this entry's chains (an upper bound of what it holds). */
+  bytes: number;
+}
+
 /**
  * The delta chains a saver read or wrote recently, per thread and namespace: for each channel its latest
  * chain tips (a blob key and the chain from it). Blobs never change once stored (a key names one channel
  * version, and blobs are insert-if-absent), so a chain the saver already holds need not be read again: reads
- * tell the script these tips, and its walk stops when it reaches one of them. Bounded: the least recently
- * used threads are dropped.
+ * tell the script these tips, and its walk stops when it reaches one of them. Bounded by thread count and
+ * bytes: the least recently used threads are dropped first.
  */
 export class ChainCache {
-  private readonly threads = new Map<string, Map<string, Array<{ key: string; node: ChainNode }>>>();
+  private readonly threads = new Map<string, ThreadChains>();
+  private bytes = 0;
 
-  constructor(private readonly maxThreads: number) {}
+  constructor(
+    private readonly maxThreads: number,
+    private readonly maxBytes: number,
+  ) {}
 
   private static id(threadId: string, ns: string): string {
     return `${threadId}\u0000${ns}`;
@@ -38,26 +49,32 @@ export class ChainCache {
 
   /** The remembered tips of a thread's namespace, as `[channel, key, chain]`. */
   tips(threadId: string, ns: string): Array<[string, string, ChainNode]> {
-    const channels = this.threads.get(ChainCache.id(threadId, ns));
-    if (!channels) return [];
+    const entry = this.threads.get(ChainCache.id(threadId, ns));
+    if (!entry) return [];
     const out: Array<[string, string, ChainNode]> = [];
-    for (const [channel, tips] of channels) for (const t of tips) out.push([channel, t.key, t.node]);
+    for (const [channel, tips] of entry.channels) for (const t of tips) out.push([channel, t.key, t.node]);
     return out;
   }
 
-  /** Remembers the chain that ends at `node` (its blob is the tip). */
-  remember(threadId: string, ns: string, node: ChainNode): void {
+  /** Remembers the chain that ends at `node` (its blob is the tip); `added` is the size of the blobs new to the cache. */
+  remember(threadId: string, ns: string, node: ChainNode, added: number): void {
     const id = ChainCache.id(threadId, ns);
-    let channels = this.threads.get(id);
-    if (channels) this.threads.delete(id);
-    else channels = new Map();
-    this.threads.set(id, channels);
-    while (this.threads.size > this.maxThreads) this.threads.delete(this.threads.keys().next().value as string);
+    let entry = this.threads.get(id);
+    if (entry) this.threads.delete(id);
+    else entry = { channels: new Map(), bytes: 0 };
+    this.threads.set(id, entry);
+    entry.bytes += added;
+    this.bytes += added;
     const { channel, version } = node.blob;
-    const tips = (channels.get(channel) ?? []).filter((t) => t.key !== version);
+    const tips = (entry.channels.get(channel) ?? []).filter((t) => t.key !== version);
     tips.unshift({ key: version, node });
     if (tips.length > TIPS_PER_CHANNEL) tips.length = TIPS_PER_CHANNEL;
-    channels.set(channel, tips);
+    entry.channels.set(channel, tips);
+    while (this.threads.size > 1 && (this.threads.size > this.maxThreads || this.bytes > this.maxBytes)) {
+      const [oldest, dropped] = this.threads.entries().next().value as [string, ThreadChains];
+      this.threads.delete(oldest);
+      this.bytes -= dropped.bytes;
+    }
   }
 
   /** After a put: each blob that extends a remembered tip, or starts a chain, becomes a tip. */
@@ -65,24 +82,29 @@ export class ChainCache {
     for (const b of blobs) {
       if (!chainable(b)) continue;
       if (!b.type.startsWith(DELTA_BLOB_PREFIX)) {
-        this.remember(threadId, ns, { blob: b, next: undefined });
+        this.remember(threadId, ns, { blob: b, next: undefined }, b.data.length);
         continue;
       }
       const previous = previousChainKey(b.version, b.type);
       const tip = this.threads
         .get(ChainCache.id(threadId, ns))
-        ?.get(b.channel)
+        ?.channels.get(b.channel)
         ?.find((t) => t.key === previous);
-      if (tip) this.remember(threadId, ns, { blob: b, next: tip.node });
+      if (tip) this.remember(threadId, ns, { blob: b, next: tip.node }, b.data.length);
     }
   }
 
   clear(): void {
     this.threads.clear();
+    this.bytes = 0;
   }
 
   forgetThread(threadId: string): void {
     const prefix = `${threadId}\u0000`;
-    for (const id of [...this.threads.keys()]) if (id.startsWith(prefix)) this.threads.delete(id);
+    for (const [id, entry] of [...this.threads]) {
+      if (!id.startsWith(prefix)) continue;
+      this.threads.delete(id);
+      this.bytes -= entry.bytes;
+    }
   }
 }

@@ -43,8 +43,9 @@ import {
 
 const SOURCE = "@langgraph-persist/redis";
 
-/** Threads (namespaces) whose latest delta chains a saver keeps, so reads do not fetch them again. */
+/** Threads (namespaces) whose latest delta chains a saver keeps, so reads do not fetch them again, and their size bound. */
 const CHAIN_CACHE_THREADS = 100;
+const CHAIN_CACHE_BYTES = 16 * 1024 * 1024;
 /** Checkpoints returned per `list` round trip. */
 const PAGE_SIZE = 100;
 /** Checkpoints a `list` script examines at most per call (bounds the work a selective filter causes). */
@@ -193,13 +194,17 @@ function parseBundle(threadId: string, raw: unknown, seen?: SeenLinks, cache?: C
     }
     const keep = cache !== undefined && (fresh.length > 0 ? chainable(fresh[0]) : rest !== undefined);
     let node = rest;
+    let added = 0;
     for (let p = fresh.length - 1; p >= 0; p--) {
-      if (keep) fresh[p].data = Buffer.from(fresh[p].data);
+      if (keep) {
+        fresh[p].data = Buffer.from(fresh[p].data);
+        added += fresh[p].data.length;
+      }
       node = { blob: fresh[p], next: node };
       seen?.set(seenKey(ns, channel, fresh[p].version), node);
     }
     chainBlobs(node, blobs);
-    if (keep && node) cache.remember(threadId, ns, node);
+    if (keep && node) cache.remember(threadId, ns, node, added);
   });
   return { record, blobs, writes: parseWrites(b[2] ?? null) };
 }
@@ -260,7 +265,7 @@ export class RedisSaver extends PersistSaver {
   private readonly conn: RedisConnection;
   private readonly keys: SaverKeys;
   /** Delta chains this instance read or wrote recently (see `ChainCache`). */
-  private readonly chains = new ChainCache(CHAIN_CACHE_THREADS);
+  private readonly chains = new ChainCache(CHAIN_CACHE_THREADS, CHAIN_CACHE_BYTES);
   /** PEXPIRE for every write ('0' = no TTL) and for reads with `refreshOnRead`. */
   private readonly writeTtl: string;
   private readonly readTtl: string;
@@ -363,21 +368,28 @@ export class RedisSaver extends PersistSaver {
   protected async _getCheckpoint(threadId: string, checkpointNs: string, checkpointId: string | undefined): Promise<StoredCheckpoint | undefined> {
     await this.ready();
     const args: RedisArg[] = [checkpointNs, checkpointId ?? "", this.readTtl];
-    const seen = this.hints(threadId, checkpointNs, args, false);
+    const seen = this.hints(threadId, checkpointNs, args, false, 1);
     const raw = (await this.conn.eval(GET, [this.keys.thread(threadId)], args)) as Bundle;
     return raw.length === 0 ? undefined : parseBundle(threadId, raw, seen, this.chains);
   }
 
   /**
-   * The chain tips this saver holds for a thread's namespace: added to a read's arguments (field, or
-   * (ns, field) with `withNs`), so the script's walks stop there; returned as the parser's known links.
+   * The chains this saver holds for a thread's namespace: the fields of each tip and the `depth - 1` links
+   * before it are added to a read's arguments (field, or (ns, field) with `withNs`), so the script's walks
+   * stop there; they are returned as the parser's known links. A page of a list reads checkpoints whose tips
+   * are consecutive links of one chain, hence a depth of the page size.
    */
-  private hints(threadId: string, ns: string, args: RedisArg[], withNs: boolean): SeenLinks {
+  private hints(threadId: string, ns: string, args: RedisArg[], withNs: boolean, depth: number): SeenLinks {
     const seen: SeenLinks = new Map();
-    for (const [channel, key, node] of this.chains.tips(threadId, ns)) {
-      if (withNs) args.push(ns);
-      args.push(blobField(channel, key));
-      seen.set(seenKey(ns, channel, key), node);
+    for (const [channel, , tip] of this.chains.tips(threadId, ns)) {
+      let node: ChainNode | undefined = tip;
+      for (let d = 0; d < depth && node; d++, node = node.next) {
+        const k = seenKey(ns, channel, node.blob.version);
+        if (seen.has(k)) break;
+        if (withNs) args.push(ns);
+        args.push(blobField(channel, node.blob.version));
+        seen.set(k, node);
+      }
     }
     return seen;
   }
@@ -416,7 +428,7 @@ export class RedisSaver extends PersistSaver {
         fjson,
         this.readTtl,
       ];
-      const seen = this.hints(threadId, query.checkpointNs ?? "", args, true);
+      const seen = this.hints(threadId, query.checkpointNs ?? "", args, true, Math.min(remaining, PAGE_SIZE) + 1);
       const [more, nextId, nextNs, rows] = (await this.conn.eval(LIST, [key], args)) as [number, Buffer, Buffer, unknown[]];
       for (const raw of rows) {
         // The newest checkpoint's chains are remembered; older ones would push the thread's tips back.
