@@ -281,15 +281,21 @@ export class LinearBlobCodec implements BlobCodec {
   }
 
   async decode(record: CheckpointRecord, blobs: readonly BlobRecord[], versions: ChannelVersions): Promise<Record<string, unknown>> {
-    const byKey = new Map<string, BlobRecord>();
-    for (const b of blobs) byKey.set(blobKey(b.channel, b.version), b);
+    const byChannel = new Map<string, Map<string, BlobRecord>>();
+    for (const b of blobs) {
+      let m = byChannel.get(b.channel);
+      if (!m) byChannel.set(b.channel, (m = new Map()));
+      m.set(b.version, b);
+    }
+    const none = new Map<string, BlobRecord>();
     const values: Record<string, unknown> = {};
     const state = new Map<string, ChannelState>();
     let size = 0;
     await Promise.all(
       record.blobRefs.map(async ([channel, key]) => {
         const version = versions[channel] !== undefined ? String(versions[channel]) : chainLowerBound(key);
-        const tip = byKey.get(blobKey(channel, key));
+        const own = byChannel.get(channel) ?? none;
+        const tip = own.get(key);
         if (!tip || tip.type === EMPTY_BLOB_TYPE) {
           state.set(channel, { version, key });
           return;
@@ -301,7 +307,7 @@ export class LinearBlobCodec implements BlobCodec {
           state.set(channel, extendable ? { version, key, base: key, seq: 0, bytes: tip.data } : { version, key });
           return;
         }
-        const links = walkChain(key, (k) => byKey.get(blobKey(channel, k)));
+        const links = walkChain(key, (k) => own.get(k));
         const base = links[links.length - 1];
         const parsed = parseChainKey(key)!;
         if (base.version !== parsed.base || base.type.startsWith(DELTA_BLOB_PREFIX) || links.length !== parsed.seq + 1) {

@@ -131,6 +131,12 @@ export class PersistSerializer implements SerializerProtocol {
   async loadsTyped(type: string, data: Uint8Array | string): Promise<any> {
     let loaded: unknown;
     try {
+      // Without an `"lc"` key there is nothing for upstream's (async, per-node) reviver to revive: LangChain
+      // objects, constructors, undefined and delta snapshots are all `lc` records. A plain parse is
+      // several times faster on large values and returns the same data.
+      if (type === "json" && !(typeof data === "string" ? data.includes(LC_KEY) : containsAscii(data, LC_KEY_BYTES))) {
+        return JSON.parse(typeof data === "string" ? data : utf8.decode(data)) as unknown;
+      }
       loaded = await this.upstream.loadsTyped(type, data);
     } catch (err) {
       throw new SerializationError(SOURCE, `Stored value of type "${type}" cannot be deserialised: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -154,6 +160,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+const LC_KEY = '"lc"';
+const LC_KEY_BYTES = new TextEncoder().encode(LC_KEY);
+const utf8 = new TextDecoder();
 
 function containsAscii(hay: Uint8Array, needle: Uint8Array): boolean {
   // Buffer#indexOf searches natively (memmem), an order of magnitude faster than a JS loop on large values.

@@ -20,8 +20,8 @@ const SOURCE = "@langgraph-persist/memory";
 interface ThreadData {
   /** namespace → checkpoint id → record. */
   checkpoints: Map<string, Map<string, CheckpointRecord>>;
-  /** `ns \0 channel \0 version` → blob. */
-  blobs: Map<string, BlobRecord>;
+  /** `ns \0 channel` → blob key (version or chain key) → blob. */
+  blobs: Map<string, Map<string, BlobRecord>>;
   /** `ns \0 checkpointId` → `taskId \0 idx` → write. */
   writes: Map<string, Map<string, WriteRecord>>;
   expiresAt: number | null;
@@ -33,7 +33,8 @@ export class MemoryCheckpointData {
   readonly threads = new Map<string, ThreadData>();
 }
 
-const blobKey = (ns: string, channel: string, version: string) => `${ns}\u0000${channel}\u0000${version}`;
+const channelKey = (ns: string, channel: string) => `${ns}\u0000${channel}`;
+const NO_BLOBS = new Map<string, BlobRecord>();
 const cpKey = (ns: string, id: string) => `${ns}\u0000${id}`;
 const newest = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0);
 /** Metadata is kept once, as the JSON text the saver put; filters parse it when they need it. */
@@ -100,7 +101,10 @@ export class MemorySaver extends PersistSaver {
   private stored(t: ThreadData, record: CheckpointRecord): StoredCheckpoint {
     const ns = record.checkpointNs;
     const blobs: BlobRecord[] = [];
-    for (const [channel, key] of record.blobRefs) blobs.push(...walkChain(key, (k) => t.blobs.get(blobKey(ns, channel, k))));
+    for (const [channel, key] of record.blobRefs) {
+      const own = t.blobs.get(channelKey(ns, channel)) ?? NO_BLOBS;
+      for (const b of walkChain(key, (k) => own.get(k))) blobs.push(b);
+    }
     const writes = [...(t.writes.get(cpKey(ns, record.checkpointId))?.values() ?? [])];
     return { record, blobs, writes };
   }
@@ -108,8 +112,10 @@ export class MemorySaver extends PersistSaver {
   protected async _putCheckpoint(record: CheckpointRecord, blobs: BlobRecord[]): Promise<void> {
     const t = this.thread(record.threadId, "write")!;
     for (const b of blobs) {
-      const k = blobKey(record.checkpointNs, b.channel, b.version);
-      if (!t.blobs.has(k)) t.blobs.set(k, b);
+      const ck = channelKey(record.checkpointNs, b.channel);
+      let own = t.blobs.get(ck);
+      if (!own) t.blobs.set(ck, (own = new Map()));
+      if (!own.has(b.version)) own.set(b.version, b);
     }
     let nsMap = t.checkpoints.get(record.checkpointNs);
     if (!nsMap) t.checkpoints.set(record.checkpointNs, (nsMap = new Map()));
@@ -184,17 +190,25 @@ export class MemorySaver extends PersistSaver {
 
   /** Drops blobs no remaining checkpoint references. */
   private collectBlobs(t: ThreadData): void {
-    const live = new Set<string>();
+    const live = new Map<string, Set<string>>();
     for (const [ns, nsMap] of t.checkpoints) {
       for (const r of nsMap.values()) {
         for (const [c, key] of r.blobRefs) {
           // Every link of a chain is live; `walkChain` visits each blob it keeps.
-          for (const b of walkChain(key, (k) => (live.has(blobKey(ns, c, k)) ? undefined : t.blobs.get(blobKey(ns, c, k))))) live.add(blobKey(ns, c, b.version));
-          live.add(blobKey(ns, c, key));
+          const ck = channelKey(ns, c);
+          const own = t.blobs.get(ck) ?? NO_BLOBS;
+          let keep = live.get(ck);
+          if (!keep) live.set(ck, (keep = new Set()));
+          const kept = keep;
+          for (const b of walkChain(key, (k) => (kept.has(k) ? undefined : own.get(k)))) kept.add(b.version);
         }
       }
     }
-    for (const k of t.blobs.keys()) if (!live.has(k)) t.blobs.delete(k);
+    for (const [ck, own] of t.blobs) {
+      const keep = live.get(ck);
+      for (const k of [...own.keys()]) if (!keep?.has(k)) own.delete(k);
+      if (own.size === 0) t.blobs.delete(ck);
+    }
   }
 
   protected async _copyThread(sourceId: string, targetId: string): Promise<void> {
@@ -206,7 +220,11 @@ export class MemorySaver extends PersistSaver {
       if (!d) dst.checkpoints.set(ns, (d = new Map()));
       for (const [id, r] of nsMap) d.set(id, { ...r, threadId: targetId });
     }
-    for (const [k, b] of src.blobs) if (!dst.blobs.has(k)) dst.blobs.set(k, b);
+    for (const [ck, own] of src.blobs) {
+      let d = dst.blobs.get(ck);
+      if (!d) dst.blobs.set(ck, (d = new Map()));
+      for (const [k, b] of own) if (!d.has(k)) d.set(k, b);
+    }
     for (const [k, m] of src.writes) dst.writes.set(k, new Map(m));
   }
 

@@ -20,7 +20,8 @@ const saver: SaverHarness<MemorySaver> = {
   async countThreadArtifacts(s, threadId) {
     const thread = (s.data as unknown as { threads: Map<string, { checkpoints: Map<string, Map<string, unknown>>; blobs: Map<string, unknown>; writes: Map<string, Map<string, unknown>> }> }).threads.get(threadId);
     if (!thread) return 0;
-    let n = thread.blobs.size;
+    let n = 0;
+    for (const m of (thread.blobs as unknown as Map<string, Map<string, unknown>>).values()) n += m.size;
     for (const m of thread.checkpoints.values()) n += m.size;
     for (const m of thread.writes.values()) n += m.size;
     return n;
