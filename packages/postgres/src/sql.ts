@@ -248,6 +248,9 @@ export function putCheckpoint(n: Names, shape: "fast" | "purge"): string {
     SELECT 1 FROM ${n.threads} WHERE thread_id = ${thread} AND expires_at <= ${now}
   )`
       : `WITH ${purgeExpired(n, thread, now)}`;
+  // The thread index moves to this checkpoint when it is the thread's latest (or the thread had
+  // expired); the row is rewritten only when that or its expiry changes.
+  const fresh = `(cur.expires_at <= ${now} OR ${newerLatest("cur", "excluded.latest_checkpoint_ns", "excluded.latest_checkpoint_id")})`;
   return `${head}, new_blobs AS (
     INSERT INTO ${n.blobs} (thread_id, checkpoint_ns, channel, version, type, blob)
     SELECT ${thread}, ${ns}, u.channel, u.version, u.type, substring($19::bytea FROM u.off + 1 FOR u.len)
@@ -269,12 +272,10 @@ export function putCheckpoint(n: Names, shape: "fast" | "purge"): string {
     SELECT ${thread}, ${ns}, ${id}, ${exp}
     ${live}
     ON CONFLICT (thread_id) DO UPDATE SET
-      (latest_checkpoint_ns, latest_checkpoint_id) = (
-        SELECT CASE WHEN fresh THEN excluded.latest_checkpoint_ns ELSE cur.latest_checkpoint_ns END,
-               CASE WHEN fresh THEN excluded.latest_checkpoint_id ELSE cur.latest_checkpoint_id END
-        FROM (SELECT cur.expires_at <= ${now} OR ${newerLatest("cur", "excluded.latest_checkpoint_ns", "excluded.latest_checkpoint_id")} AS fresh) f
-      ),
+      latest_checkpoint_ns = CASE WHEN ${fresh} THEN excluded.latest_checkpoint_ns ELSE cur.latest_checkpoint_ns END,
+      latest_checkpoint_id = CASE WHEN ${fresh} THEN excluded.latest_checkpoint_id ELSE cur.latest_checkpoint_id END,
       expires_at = COALESCE(${exp}, CASE WHEN cur.expires_at <= ${now} THEN NULL ELSE cur.expires_at END)
+    WHERE ${fresh} OR ${exp} IS NOT NULL
   )
   SELECT ${shape === "fast" ? "EXISTS (SELECT 1 FROM expired)" : "false"} AS expired`;
 }
@@ -417,6 +418,7 @@ export function copyThreadPrepare(n: Names): string {
 
 /** Second statement of `copyThread`: every row of the source under the target id (ids and blob keys kept). */
 export function copyThread(n: Names): string {
+  const fresh = newerLatest("cur", "excluded.latest_checkpoint_ns", "excluded.latest_checkpoint_id");
   return `WITH cps AS (
     INSERT INTO ${n.checkpoints} (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id, checkpoint_type,
                                   checkpoint, metadata_type, metadata, metadata_json, blob_refs)
@@ -437,11 +439,8 @@ export function copyThread(n: Names): string {
   SELECT $2::text, latest_checkpoint_ns, latest_checkpoint_id, $3::timestamptz FROM ${n.threads}
   WHERE thread_id = $1::text AND latest_checkpoint_id IS NOT NULL
   ON CONFLICT (thread_id) DO UPDATE SET
-    (latest_checkpoint_ns, latest_checkpoint_id) = (
-      SELECT CASE WHEN fresh THEN excluded.latest_checkpoint_ns ELSE cur.latest_checkpoint_ns END,
-             CASE WHEN fresh THEN excluded.latest_checkpoint_id ELSE cur.latest_checkpoint_id END
-      FROM (SELECT ${newerLatest("cur", "excluded.latest_checkpoint_ns", "excluded.latest_checkpoint_id")} AS fresh) f
-    ),
+    latest_checkpoint_ns = CASE WHEN ${fresh} THEN excluded.latest_checkpoint_ns ELSE cur.latest_checkpoint_ns END,
+    latest_checkpoint_id = CASE WHEN ${fresh} THEN excluded.latest_checkpoint_id ELSE cur.latest_checkpoint_id END,
     expires_at = COALESCE(excluded.expires_at, cur.expires_at)`;
 }
 
