@@ -47,12 +47,27 @@ export function encodeTagPart(id: string): string {
 
 /** Length-prefixed, binary-safe list encoding shared with the Lua scripts: `<byte length>:<bytes>` per element. */
 export function packList(parts: ReadonlyArray<string | Uint8Array>): Buffer {
-  const chunks: Buffer[] = [];
-  for (const p of parts) {
-    const buf = typeof p === "string" ? Buffer.from(p, "utf8") : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
-    chunks.push(Buffer.from(`${buf.length}:`, "latin1"), buf);
+  const lengths = new Array<number>(parts.length);
+  let total = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    const n = typeof p === "string" ? Buffer.byteLength(p, "utf8") : p.byteLength;
+    lengths[i] = n;
+    total += n + 1 + (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length);
   }
-  return Buffer.concat(chunks);
+  const out = Buffer.allocUnsafe(total);
+  let pos = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    pos += out.write(String(lengths[i]), pos, "latin1");
+    out[pos++] = 0x3a;
+    if (typeof p === "string") pos += out.write(p, pos, "utf8");
+    else {
+      out.set(p, pos);
+      pos += p.byteLength;
+    }
+  }
+  return out;
 }
 
 /** Inverse of `packList`; elements are returned as views on `buf`. */

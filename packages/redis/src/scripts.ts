@@ -399,15 +399,19 @@ local function cp_member(id, thread, ns)
   return id .. '\0' .. pack_list({thread, ns})
 end
 
-local function set_head(ibase, thread, r, root)
-  local cur = redis.call('HGET', ibase .. ':heads', thread)
+-- Replaces the thread's head (cur: its current packed (id, root flag) when the caller read it, else nil).
+local function move_head(ibase, thread, cur, r, root)
   if cur then redis.call('ZREM', ibase .. ':threads', nth(cur, 1) .. '\0' .. thread) end
   if r == '' then
     redis.call('HDEL', ibase .. ':heads', thread)
     return
   end
   redis.call('ZADD', ibase .. ':threads', 0, r .. '\0' .. thread)
-  redis.call('HSET', ibase .. ':heads', thread, pack_list({r, root}))
+  redis.call('HSET', ibase .. ':heads', thread, #r .. ':' .. r .. #root .. ':' .. root)
+end
+
+local function set_head(ibase, thread, r, root)
+  move_head(ibase, thread, redis.call('HGET', ibase .. ':heads', thread), r, root)
 end
 
 local function index_add(ibase, thread, ns, id, run)
@@ -422,16 +426,15 @@ end
 -- A put moves the thread's head forward only: root checkpoints win over other namespaces.
 local function head_bump(ibase, thread, ns, id)
   local cur = redis.call('HGET', ibase .. ':heads', thread)
-  if not cur then
-    set_head(ibase, thread, id, ns == '' and '1' or '0')
-    return
+  if cur then
+    local r, root = nth(cur, 1), nth(cur, 2)
+    if ns == '' then
+      if root ~= '0' and not lt(r, id) then return end
+    elseif root ~= '0' or not lt(r, id) then
+      return
+    end
   end
-  local r, root = nth(cur, 1), nth(cur, 2)
-  if ns == '' then
-    if root == '0' or lt(r, id) then set_head(ibase, thread, id, '1') end
-  elseif root == '0' and lt(r, id) then
-    set_head(ibase, thread, id, '0')
-  end
+  move_head(ibase, thread, cur, id, ns == '' and '1' or '0')
 end
 
 local function run_forget(ibase, thread, ns, id, run)

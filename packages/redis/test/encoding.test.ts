@@ -1,9 +1,21 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
-import { JSON_FRAGMENTS, luaFragmentTable, packJson, unpackJson } from "../src/keys.js";
+import { JSON_FRAGMENTS, luaFragmentTable, packJson, packList, unpackJson, unpackList } from "../src/keys.js";
 import { REDIS_URL, SKIP_HINT } from "./support.js";
 
 const stored = (text: string, encoding: "utf8" | "latin1") => Buffer.from(packJson(text), encoding);
+
+describe("packed lists", () => {
+  it("round-trip strings and bytes of every length-prefix width, byte-exact", () => {
+    const parts: Array<string | Uint8Array> = ["", "a", "ключ 😀", new Uint8Array(0), Uint8Array.from([0, 58, 255])];
+    for (const n of [9, 10, 99, 100, 999, 1000, 12345]) parts.push("x".repeat(n), new Uint8Array(n).fill(58));
+    const packed = packList(parts);
+    expect(packed.subarray(0, 8).toString("latin1")).toBe("0:1:a13:");
+    const back = unpackList(packed);
+    expect(back).toHaveLength(parts.length);
+    parts.forEach((p, i) => expect(Buffer.compare(back[i], typeof p === "string" ? Buffer.from(p, "utf8") : Buffer.from(p)), String(i)).toBe(0));
+  });
+});
 
 describe("stored JSON text", () => {
   it("replaces each dictionary fragment by one byte and restores the exact text", () => {
