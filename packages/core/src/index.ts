@@ -9,3 +9,4 @@ export * from "./lifecycle.js";
 export * from "./saver-types.js";
 export * from "./saver.js";
 export * from "./store.js";
+export * from "./packing.js";

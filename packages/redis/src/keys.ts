@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "@langgraph-persist/core";
+import { InvalidArgumentError, JSON_FRAGMENTS, packJsonText, unpackJsonText } from "@langgraph-persist/core";
 
 /**
  * Every Redis key this package uses, in one place.
@@ -86,53 +86,21 @@ export function unpackList(buf: Buffer): Buffer[] {
 }
 
 /**
- * A fixed dictionary of JSON fragments every LangGraph checkpoint and its metadata repeat (the keys of the
- * checkpoint format, the metadata `source`/`step`/`parents` keys, the framework's channel names and the zero
- * padding of core's channel versions). Rows store JSON text with each fragment replaced by one control byte
- * (0x01-0x1f), which JSON text never contains unescaped. Text that does contain a byte below 0x20 is stored
- * as `\0` + the text, unchanged. The list is part of the storage layout: entries may only be appended.
+ * Rows store JSON text with core's fragment dictionary (`JSON_FRAGMENTS`: each fixed fragment of the
+ * checkpoint format, the metadata and core's version padding becomes one control byte 0x01-0x1f). Text
+ * that contains a byte below 0x20 is stored as `\0` + the text, unchanged.
  */
-export const JSON_FRAGMENTS: readonly string[] = [
-  '{"v":4,"ts":"',
-  '","channel_versions":{',
-  '},"versions_seen":{',
-  '"000000000',
-  '"__start__":',
-  '"messages":',
-  '"branch:to:',
-  '{"source":"loop","step":',
-  '{"source":"input","step":',
-  '{"source":"update","step":',
-  '{"source":"fork","step":',
-  ',"parents":{}}',
-  ',"parents":{',
-  '"__input__":{}',
-  '"__pregel_tasks":',
-  ',"run_id":"',
-];
+export { JSON_FRAGMENTS };
 
-const FRAGMENT_RE = new RegExp(
-  [...JSON_FRAGMENTS]
-    .sort((a, b) => b.length - a.length)
-    .map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-    .join("|"),
-  "g",
-);
-const FRAGMENT_CODE = new Map(JSON_FRAGMENTS.map((f, i) => [f, String.fromCharCode(i + 1)]));
-const CONTROL_RE = /[\u0000-\u001f]/;
-const CODE_RE = /[\u0001-\u001f]/g;
-const expandCode = (c: string): string => JSON_FRAGMENTS[c.charCodeAt(0) - 1] ?? c;
-
-/** JSON text (any string) → its stored form (see `JSON_FRAGMENTS`). */
+/** JSON text (any string) → its stored form. */
 export function packJson(text: string): string {
-  if (CONTROL_RE.test(text)) return `\u0000${text}`;
-  return text.replace(FRAGMENT_RE, (f) => FRAGMENT_CODE.get(f)!);
+  return packJsonText(text) ?? `\u0000${text}`;
 }
 
 /** Inverse of `packJson`; `latin1` when the text is raw bytes (checkpoint data), else UTF-8. */
 export function unpackJson(stored: Buffer, encoding: "utf8" | "latin1"): string {
   if (stored.length > 0 && stored[0] === 0) return stored.toString(encoding, 1);
-  return stored.toString(encoding).replace(CODE_RE, expandCode);
+  return unpackJsonText(stored.toString(encoding));
 }
 
 /** The dictionary as a Lua table literal, byte → fragment, so the scripts expand exactly what TS wrote. */

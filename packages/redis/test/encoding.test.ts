@@ -26,7 +26,7 @@ describe("stored JSON text", () => {
       expect(packed.length).toBeLessThan(Buffer.byteLength(text) / 2);
       expect(unpackJson(packed, "latin1")).toBe(text);
     }
-    expect(stored(metadata, "utf8").toString("latin1")).toBe("\u0008" + "3" + "\u000d" + "}" + "\u0010" + 'r-1"}');
+    expect(stored(metadata, "utf8").toString("latin1")).toBe("\u0008" + "3" + "\u000d" + "}" + "\u0010" + "r-1" + "\u0016");
   });
 
   it("keeps text with control bytes, multi-byte characters and every fragment side by side byte-exact", () => {
