@@ -40,6 +40,10 @@ async function grow(chain: ChainWriter, steps: number, from = 0, extra: (i: numb
 export function linearStorageGroup(harness: SaverHarness): void {
   saverGroup(harness, "linear storage", ({ fresh, peer, test, caps }) => {
     const extended: Array<[string, boolean]> = [["extendedOps", caps.extendedOps]];
+    // Readers on the same data: this saver, plus cold instances where the harness can open them.
+    const sharesData = caps.multiProcess || harness.createPeer !== undefined;
+    const readers = async (saver: PersistSaver, ...options: Array<Parameters<typeof peer>[0]>): Promise<PersistSaver[]> =>
+      sharesData ? [saver, ...(await Promise.all(options.map((o) => peer(o))))] : [saver];
 
     test("linear storage - the harness passes linearStorage options to the saver", async () => {
       const saver = await fresh({ linearStorage: SHORT });
@@ -52,7 +56,7 @@ export function linearStorageGroup(harness: SaverHarness): void {
       const saver = await fresh({ linearStorage: SHORT });
       const chain = new ChainWriter(saver, uniqueId());
       await grow(chain, 14, 0, (i) => (i % 4 === 0 ? { other: `o${i}` } : {}));
-      await expectAllReadBack(chain, [saver, await peer({ linearStorage: SHORT }), await peer()]);
+      await expectAllReadBack(chain, await readers(saver, { linearStorage: SHORT }, undefined));
     });
 
     test("linear storage - another instance extends a chain it did not write, and both read the whole thread", async () => {
@@ -83,7 +87,7 @@ export function linearStorageGroup(harness: SaverHarness): void {
       await chain.step({ parent: forkPoint, set: { messages: [...base, m("fork-b")] } });
       await chain.step({ set: { messages: [...base, m("fork-b"), m("fork-b2")] } });
       await chain.step({ parent: chain.ids[1], set: { messages: [m(0), m(1), m("fork-c")] } });
-      await expectAllReadBack(chain, [saver, await peer()]);
+      await expectAllReadBack(chain, await readers(saver, undefined));
     });
 
     test("linear storage - a channel that shrinks, is rewritten, is cleared or stops being an array mid-chain reads back exactly", async () => {
@@ -100,7 +104,7 @@ export function linearStorageGroup(harness: SaverHarness): void {
       await chain.step({ set: { messages: [m("again")] } });
       await chain.step({ set: { messages: { not: "an array" } } });
       await chain.step({ set: { messages: [m("again"), m("and again")] } });
-      await expectAllReadBack(chain, [saver, await peer()]);
+      await expectAllReadBack(chain, await readers(saver, undefined));
     });
 
     test(
@@ -113,9 +117,9 @@ export function linearStorageGroup(harness: SaverHarness): void {
         expect(tupleIds(await collect(saver.list(chain.config())))).toEqual([chain.ids[7]]);
         await grow(chain, 4, 8);
         const left = [chain.ids[7], ...chain.ids.slice(8)];
-        await expectAllReadBack(chain, [saver, await peer()], left);
+        await expectAllReadBack(chain, await readers(saver, undefined), left);
         await saver.prune([chain.threadId]);
-        await expectAllReadBack(chain, [saver, await peer()], [chain.ids[11]]);
+        await expectAllReadBack(chain, await readers(saver, undefined), [chain.ids[11]]);
       },
       { requires: extended },
     );
@@ -131,7 +135,7 @@ export function linearStorageGroup(harness: SaverHarness): void {
         }
         await saver.deleteForRuns([early]);
         expect(tupleIds(await collect(saver.list(chain.config())))).toEqual(chain.ids.slice(5).reverse());
-        await expectAllReadBack(chain, [saver, await peer()], chain.ids.slice(5));
+        await expectAllReadBack(chain, await readers(saver, undefined), chain.ids.slice(5));
       },
       { requires: extended },
     );
@@ -145,14 +149,16 @@ export function linearStorageGroup(harness: SaverHarness): void {
         const target = uniqueId();
         await saver.copyThread(chain.threadId, target);
         await saver.deleteThread(chain.threadId);
-        for (const reader of [saver, await peer()]) {
+        for (const reader of await readers(saver, undefined)) {
           for (const id of chain.ids) {
             expect((await reader.getTuple(threadConfig(target, "", id)))?.checkpoint.channel_values).toEqual(chain.valuesAt(id));
           }
         }
         const copy = chain.continueWith(saver, target);
         await grow(copy, 3, 7);
-        for (const id of copy.ids) expect((await (await peer()).getTuple(threadConfig(target, "", id)))?.checkpoint.channel_values).toEqual(copy.valuesAt(id));
+        for (const reader of await readers(saver, undefined)) {
+          for (const id of copy.ids) expect((await reader.getTuple(threadConfig(target, "", id)))?.checkpoint.channel_values).toEqual(copy.valuesAt(id));
+        }
       },
       { requires: extended },
     );
@@ -166,7 +172,7 @@ export function linearStorageGroup(harness: SaverHarness): void {
       if (harness.countThreadArtifacts) expect(await harness.countThreadArtifacts(saver, chain.threadId)).toBe(0);
       const again = new ChainWriter(saver, chain.threadId);
       await grow(again, 4);
-      await expectAllReadBack(again, [saver, await peer()]);
+      await expectAllReadBack(again, await readers(saver, undefined));
     });
 
     test("linear storage - disabled, every version is stored whole and reads back", async () => {
@@ -174,7 +180,7 @@ export function linearStorageGroup(harness: SaverHarness): void {
       expect(saver.linearStorage.enabled).toBe(false);
       const chain = new ChainWriter(saver, uniqueId());
       await grow(chain, 5);
-      await expectAllReadBack(chain, [saver, await peer()]);
+      await expectAllReadBack(chain, await readers(saver, undefined));
     });
   });
 }
