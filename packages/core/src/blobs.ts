@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ChannelVersions, Checkpoint, SerializerProtocol } from "@langchain/langgraph-checkpoint";
-import { SerializationError } from "./errors.js";
+import { InvalidArgumentError, SerializationError } from "./errors.js";
 import type { BlobRecord, CheckpointRecord } from "./saver-types.js";
 
 /** Blob type of a channel version that holds no value (the channel was cleared). */
@@ -83,6 +83,29 @@ export interface LinearStorageOptions {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * Checks `linearStorage` options, so a typo is a clear error instead of a silently clamped setting.
+ * Throws `InvalidArgumentError` naming `source`.
+ */
+export function validateLinearStorageOptions(options: unknown, source: string): LinearStorageOptions {
+  if (options === undefined) return {};
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError(source, "linearStorage must be an object");
+  }
+  const o = options as Record<string, unknown>;
+  if (o.enabled !== undefined && typeof o.enabled !== "boolean") throw new InvalidArgumentError(source, `linearStorage.enabled must be a boolean, got ${typeof o.enabled}`);
+  const integer = (name: string, min: number, max: number) => {
+    const v = o[name];
+    if (v !== undefined && (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max)) {
+      throw new InvalidArgumentError(source, `linearStorage.${name} must be an integer from ${min} to ${max}, got ${String(v)}`);
+    }
+  };
+  integer("snapshotEvery", 1, MAX_SNAPSHOT_EVERY);
+  integer("cacheSize", 1, Number.MAX_SAFE_INTEGER);
+  integer("cacheBytes", 0, Number.MAX_SAFE_INTEGER);
+  return o as LinearStorageOptions;
+}
+
 /** A chain key, parsed: the link `seq` (1-based) of the chain whose full snapshot is stored under `base`. */
 export interface ChainKey {
   base: string;
@@ -152,10 +175,6 @@ export function walkChain(key: string, get: (key: string) => BlobRecord | undefi
 /** Link id of a channel version: short, fixed-length, determined by the version alone. */
 function linkOf(version: string): string {
   return createHash("sha256").update(version).digest("base64url").slice(0, 10);
-}
-
-export function blobKey(channel: string, version: string): string {
-  return `${channel}\u0000${version}`;
 }
 
 interface ChannelState {

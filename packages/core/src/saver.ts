@@ -34,7 +34,7 @@ import type {
   WriteRecord,
 } from "./saver-types.js";
 import { validateTtlMinutes } from "./ttl.js";
-import { LinearBlobCodec, type BlobCodec, type LinearStorageOptions } from "./blobs.js";
+import { LinearBlobCodec, validateLinearStorageOptions, type BlobCodec, type LinearStorageOptions } from "./blobs.js";
 
 export interface PersistSaverOptions {
   /**
@@ -87,8 +87,8 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
 
   constructor(options: PersistSaverOptions = {}) {
     super(options.serde ?? new PersistSerializer());
+    const source = (this.constructor as { SOURCE?: string }).SOURCE ?? "@langgraph-persist/core";
     if (options.ttl !== undefined) {
-      const source = (this.constructor as { SOURCE?: string }).SOURCE ?? "@langgraph-persist/core";
       const defaultTtl = validateTtlMinutes(options.ttl.defaultTtl, source, "ttl.defaultTtl");
       if (defaultTtl == null) throw new InvalidArgumentError(source, "ttl.defaultTtl is required when ttl is set");
       this.ttl = {
@@ -97,7 +97,7 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
         sweepIntervalMinutes: validateTtlMinutes(options.ttl.sweepIntervalMinutes ?? 5, source, "ttl.sweepIntervalMinutes") as number,
       };
     }
-    this.blobCodec = new LinearBlobCodec(this.serde, options.linearStorage);
+    this.blobCodec = new LinearBlobCodec(this.serde, validateLinearStorageOptions(options.linearStorage, source));
     this.linearStorage = (this.blobCodec as LinearBlobCodec).options;
   }
 

@@ -231,3 +231,14 @@ describe("LinearBlobCodec re-puts", () => {
     expect((await h.read(second, new LinearBlobCodec(new PersistSerializer()))).messages).toEqual([msg(1), msg(2)]);
   });
 });
+
+describe("linearStorage options", () => {
+  it("rejects bad settings with InvalidArgumentError instead of clamping them", async () => {
+    const { InvalidArgumentError, validateLinearStorageOptions } = await import("../src/index.js");
+    for (const bad of [{ snapshotEvery: 0 }, { snapshotEvery: 1296 }, { snapshotEvery: 2.5 }, { snapshotEvery: "32" }, { enabled: "yes" }, { cacheSize: 0 }, { cacheBytes: -1 }, [], "x"]) {
+      expect(() => validateLinearStorageOptions(bad, "test"), JSON.stringify(bad)).toThrow(InvalidArgumentError);
+    }
+    expect(validateLinearStorageOptions({ snapshotEvery: 1295, cacheBytes: 0, enabled: false }, "test")).toEqual({ snapshotEvery: 1295, cacheBytes: 0, enabled: false });
+    expect(validateLinearStorageOptions(undefined, "test")).toEqual({});
+  });
+});

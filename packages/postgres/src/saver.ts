@@ -188,6 +188,9 @@ export class PostgresSaver extends PersistSaver {
       throw new InvalidArgumentError(SOURCE, `listPageSize must be a positive integer, got ${String(pageSize)}`);
     }
     this.pageSize = pageSize;
+    if (options.preparedStatements !== undefined && typeof options.preparedStatements !== "boolean") {
+      throw new InvalidArgumentError(SOURCE, `preparedStatements must be a boolean, got ${typeof options.preparedStatements}`);
+    }
     this.prepared = options.preparedStatements ?? true;
     this.n = sql.names(this.schema);
     this.statements = {
