@@ -54,7 +54,6 @@ export interface PersistSaverOptions {
 
 const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 
 function compareWrites(a: WriteRecord, b: WriteRecord): number {
   if (a.taskId !== b.taskId) return a.taskId < b.taskId ? -1 : 1;
@@ -476,7 +475,7 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
 
   /** Metadata stored once as JSON (`metadataFromJson`) has empty bytes: parse the JSON text instead. */
   private loadMetadata(metadata: SerializedValue, json: string | undefined): Promise<unknown> {
-    if (metadata.data.length === 0 && metadata.type === "json" && json) return this.serde.loadsTyped("json", encoder.encode(json));
+    if (metadata.data.length === 0 && metadata.type === "json" && json) return this.serde.loadsTyped("json", json);
     return this.serde.loadsTyped(metadata.type, metadata.data);
   }
 

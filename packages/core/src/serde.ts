@@ -1,4 +1,5 @@
 import { MemorySaver, type SerializerProtocol } from "@langchain/langgraph-checkpoint";
+import { load } from "@langchain/core/load";
 import { SerializationError } from "./errors.js";
 
 const SOURCE = "@langgraph-persist/core";
@@ -117,6 +118,10 @@ export class PersistSerializer implements SerializerProtocol {
 
   async dumpsTyped(obj: unknown): Promise<[string, Uint8Array]> {
     try {
+      if (!(obj instanceof Uint8Array)) {
+        const json = toJsonTree(obj, "", 0);
+        if (json !== UNSUPPORTED) return ["json", utf8Bytes(JSON.stringify(json))];
+      }
       const out = await this.upstream.dumpsTyped(encodeSpecial(obj, new WeakSet()));
       // Upstream swallows JSON.stringify failures and stores a placeholder string instead of the value.
       if (out[0] === "json" && obj !== UPSTREAM_PLACEHOLDER && sameBytes(out[1], UPSTREAM_PLACEHOLDER_JSON)) {
@@ -137,6 +142,10 @@ export class PersistSerializer implements SerializerProtocol {
       if (type === "json" && !(typeof data === "string" ? data.includes(LC_KEY) : containsAscii(data, LC_KEY_BYTES))) {
         return JSON.parse(typeof data === "string" ? data : utf8.decode(data)) as unknown;
       }
+      if (type === "json") {
+        const revived = await reviveLangChain(JSON.parse(typeof data === "string" ? data : utf8.decode(data)));
+        if (revived !== UNSUPPORTED) return revived;
+      }
       loaded = await this.upstream.loadsTyped(type, data);
     } catch (err) {
       throw new SerializationError(SOURCE, `Stored value of type "${type}" cannot be deserialised: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -150,6 +159,221 @@ export class PersistSerializer implements SerializerProtocol {
 }
 
 const LC2 = new TextEncoder().encode('"lc":2');
+
+/**
+ * UTF-8 bytes of `text` in a `Uint8Array` of its own (not a view into a shared pool). Several times
+ * faster than `TextEncoder#encode` on large strings (it sizes the buffer first instead of growing it).
+ */
+export function utf8Bytes(text: string): Uint8Array {
+  const length = Buffer.byteLength(text, "utf8");
+  const buf = Buffer.allocUnsafeSlow(length);
+  buf.write(text, 0, length, "utf8");
+  return new Uint8Array(buf.buffer, buf.byteOffset, length);
+}
+
+/** Returned by the fast paths for a value they do not handle: the general (upstream) path takes it. */
+const UNSUPPORTED: unique symbol = Symbol("unsupported");
+
+/** Deeper than this, the fast paths step aside (a cycle also ends up here). */
+const FAST_DEPTH = 40;
+
+/**
+ * What upstream's serializer would hand to `JSON.stringify` for `value` — `toJSON()` applied (LangChain
+ * messages), `undefined` as its tagged record, `Date`/`BigInt` as ours — for trees of plain objects,
+ * arrays and primitives; `UNSUPPORTED` for anything upstream treats specially or that could be cyclic
+ * (maps, sets, typed arrays, errors, `Send`, other class instances, functions, very deep trees).
+ * `JSON.stringify` of the result has the same bytes as upstream's replacer-driven stringify, without a
+ * JavaScript callback per node. Containers are copied only where something was replaced.
+ */
+function toJsonTree(value: unknown, key: string, depth: number, inToJson = false): unknown {
+  if (value === null) return null;
+  switch (typeof value) {
+    case "string":
+    case "number":
+    case "boolean":
+      return value;
+    case "undefined":
+      return UNDEFINED_RECORD;
+    case "bigint":
+      // Inside a toJSON() result upstream would see it (and fail): let the general path report it.
+      return inToJson ? UNSUPPORTED : record("BigInt", value.toString());
+    case "object":
+      break;
+    default:
+      return UNSUPPORTED;
+  }
+  if (depth > FAST_DEPTH) return UNSUPPORTED;
+  let v = value as object;
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const item = v[i] as unknown;
+      const enc = toJsonTree(item, String(i), depth + 1, inToJson);
+      if (enc === UNSUPPORTED) return UNSUPPORTED;
+      if (enc !== item) (out ??= v.slice())[i] = enc;
+    }
+    return out ?? v;
+  }
+  const toJSON = (v as { toJSON?: unknown }).toJSON;
+  if (!isPlain(v)) {
+    // Dates become our tagged record, but only where the general path tags them (outside toJSON() results).
+    if (v instanceof Date) return inToJson ? UNSUPPORTED : record("Date", Number.isNaN(v.getTime()) ? "Invalid Date" : v.toISOString());
+    if (typeof toJSON !== "function" || isSpecialClass(v)) return UNSUPPORTED;
+    const replaced = toJSON.call(v, key) as unknown;
+    if (replaced === null || typeof replaced !== "object" || Array.isArray(replaced)) return toJsonTree(replaced, key, depth + 1, true);
+    if (!isPlain(replaced)) return UNSUPPORTED;
+    v = replaced;
+    inToJson = true;
+  } else if (typeof toJSON === "function") {
+    return UNSUPPORTED;
+  }
+  const rec = v as Record<string, unknown>;
+  if (rec.lg_name === "Send") return UNSUPPORTED;
+  let out: Record<string, unknown> | undefined;
+  for (const k in rec) {
+    if (!Object.prototype.hasOwnProperty.call(rec, k)) continue;
+    const item = rec[k];
+    const enc = toJsonTree(item, k, depth + 1, inToJson);
+    if (enc === UNSUPPORTED) return UNSUPPORTED;
+    if (enc !== item) (out ??= { ...rec })[k] = enc;
+  }
+  return out ?? rec;
+}
+
+const UNDEFINED_RECORD = Object.freeze({ lc: 2, type: "undefined" });
+
+function isSpecialClass(v: object): boolean {
+  return v instanceof Map || v instanceof Set || v instanceof RegExp || v instanceof Error || ArrayBuffer.isView(v) || v instanceof ArrayBuffer;
+}
+
+/** Constructors of LangChain classes by serialised id, learned from upstream `load` (see `reviveLangChain`). */
+const builders = new Map<string, new (fields: Record<string, unknown>) => object>();
+const aliasMaps = new Map<unknown, Record<string, string>>();
+
+/**
+ * Revives the LangChain objects (e.g. messages) of a parsed JSON value the way upstream's reviver does
+ * — `new Class(kwargs with camelCased / aliased keys)` — without its per-node promises and the
+ * stringify + parse round trip per object. Only constructor records of `langchain_core` classes whose
+ * kwargs hold plain data qualify; the class is learned from upstream `load` on its first occurrence.
+ * Anything else (other `lc` records, escaped objects, deep kwargs) returns `UNSUPPORTED`, before
+ * anything is built, so the upstream path reads the whole value.
+ */
+async function reviveLangChain(parsed: unknown): Promise<unknown> {
+  const found: Array<Record<string, unknown>> = [];
+  if (!collectLangChain(parsed, found, 0)) return UNSUPPORTED;
+  for (const rec of found) {
+    const id = (rec.id as string[]).join("\u0000");
+    if (builders.has(id)) continue;
+    const instance = (await load(JSON.stringify(rec))) as object | null;
+    const ctor = instance?.constructor as (new (fields: Record<string, unknown>) => object) | undefined;
+    if (typeof ctor !== "function" || Object.getPrototypeOf(instance) !== ctor.prototype) return UNSUPPORTED;
+    builders.set(id, ctor);
+  }
+  return build(parsed);
+}
+
+function collectLangChain(value: unknown, found: Array<Record<string, unknown>>, depth: number): boolean {
+  if (value === null || typeof value !== "object") return true;
+  if (depth > FAST_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!collectLangChain(item, found, depth + 1)) return false;
+    return true;
+  }
+  const rec = value as Record<string, unknown>;
+  if (Object.prototype.hasOwnProperty.call(rec, "lc")) {
+    if (!isCoreConstructor(rec) || !isPlainData(rec.kwargs, 0)) return false;
+    found.push(rec);
+    return true;
+  }
+  for (const k in rec) if (!collectLangChain(rec[k], found, depth + 1)) return false;
+  return true;
+}
+
+function isCoreConstructor(rec: Record<string, unknown>): boolean {
+  const { id, kwargs } = rec;
+  return (
+    rec.lc === 1 &&
+    rec.type === "constructor" &&
+    Array.isArray(id) &&
+    id.length >= 3 &&
+    id[0] === "langchain_core" &&
+    id.every((p) => typeof p === "string") &&
+    kwargs !== null &&
+    typeof kwargs === "object" &&
+    !Array.isArray(kwargs)
+  );
+}
+
+/** JSON data with nothing for upstream's revivers to act on (no `lc` record, no escaped object). */
+function isPlainData(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== "object") return true;
+  if (depth > FAST_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!isPlainData(item, depth + 1)) return false;
+    return true;
+  }
+  const rec = value as Record<string, unknown>;
+  if (Object.prototype.hasOwnProperty.call(rec, "lc") || Object.prototype.hasOwnProperty.call(rec, "__lc_escaped__")) return false;
+  for (const k in rec) if (!isPlainData(rec[k], depth + 1)) return false;
+  return true;
+}
+
+function build(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = build(value[i]);
+    return value;
+  }
+  const rec = value as Record<string, unknown>;
+  if (Object.prototype.hasOwnProperty.call(rec, "lc")) {
+    const ids = rec.id as string[];
+    const Builder = builders.get(ids.join("\u0000"))!;
+    const aliases = aliasesOf(Builder);
+    const kwargs = rec.kwargs as Record<string, unknown>;
+    const fields: Record<string, unknown> = {};
+    for (const k in kwargs) if (Object.prototype.hasOwnProperty.call(kwargs, k)) fields[aliases[k] || camelCase(k)] = kwargs[k];
+    const instance = new Builder(fields);
+    // As upstream's `load` does for every revived object.
+    Object.defineProperty(instance.constructor, "name", { value: ids[ids.length - 1] });
+    return instance;
+  }
+  for (const k in rec) {
+    const item = rec[k];
+    if (item !== null && typeof item === "object") rec[k] = build(item);
+  }
+  return rec;
+}
+
+/** `lc_aliases` of a class and its ancestors, inverted (serialised name → field name), as upstream `load` reads them. */
+function aliasesOf(ctor: unknown): Record<string, string> {
+  let inverted = aliasMaps.get(ctor);
+  if (inverted) return inverted;
+  const aliases: Record<string, string> = {};
+  for (let c = ctor as { prototype?: object } | null; c && c.prototype; c = Object.getPrototypeOf(c) as { prototype?: object } | null) {
+    Object.assign(aliases, Reflect.get(c.prototype, "lc_aliases"));
+  }
+  inverted = {};
+  for (const [k, v] of Object.entries(aliases)) inverted[v] = k;
+  aliasMaps.set(ctor, inverted);
+  return inverted;
+}
+
+const camelCache = new Map<string, string>();
+
+/** Upstream's `keyFromJson` without an alias (`@langchain/core` does not export it): snake_case → camelCase. */
+function camelCase(key: string): string {
+  let out = camelCache.get(key);
+  if (out !== undefined) return out;
+  const trimmed = key.trim();
+  out = !/[-_\s]/.test(trimmed)
+    ? trimmed
+    : trimmed
+        .replace(/[-_\s]+/g, "_")
+        .toLowerCase()
+        .replace(/_+([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+  if (camelCache.size < 1000) camelCache.set(key, out);
+  return out;
+}
 
 /** What the upstream serializer writes when `JSON.stringify` throws, instead of raising. */
 const UPSTREAM_PLACEHOLDER = "[unable to serialize, circular reference is too complex to analyze]";
