@@ -175,6 +175,33 @@ export function linearStorageGroup(harness: SaverHarness): void {
       await expectAllReadBack(again, await readers(saver, undefined));
     });
 
+    test(
+      "linear storage - a saver holding a thread's latest values reads what another instance wrote since (growth, rewrite, delete)",
+      async () => {
+        const saver = await fresh({ linearStorage: SHORT });
+        const chain = new ChainWriter(saver, uniqueId());
+        await grow(chain, 4);
+        // This saver now holds the thread's latest values; a second worker moves the thread on.
+        expect((await saver.getTuple(chain.config()))?.checkpoint.channel_values).toEqual(chain.valuesAt(chain.head!));
+        const other = await peer({ linearStorage: SHORT });
+        const continued = chain.continueWith(other);
+        await grow(continued, 2, 4);
+        expect((await saver.getTuple(chain.config()))?.checkpoint.channel_values, "after growth elsewhere").toEqual(continued.valuesAt(continued.head!));
+        await continued.step({ set: { messages: [m("rewritten")] } });
+        expect((await saver.getTuple(chain.config()))?.checkpoint.channel_values, "after a rewrite elsewhere").toEqual(continued.valuesAt(continued.head!));
+        await other.deleteThread(chain.threadId);
+        expect(await saver.getTuple(chain.config()), "after a delete elsewhere").toBeUndefined();
+        const again = new ChainWriter(other, chain.threadId);
+        await grow(again, 3);
+        expect((await saver.getTuple(chain.config()))?.checkpoint.channel_values, "after the thread was written again").toEqual(again.valuesAt(again.head!));
+        // And this saver extends what it read.
+        const mine = again.continueWith(saver);
+        await grow(mine, 2, 3);
+        await expectAllReadBack(mine, await readers(saver, undefined));
+      },
+      { requires: [["multiProcess or createPeer", caps.multiProcess || harness.createPeer !== undefined]] },
+    );
+
     test("linear storage - disabled, every version is stored whole and reads back", async () => {
       const saver = await fresh({ linearStorage: { enabled: false } });
       expect(saver.linearStorage.enabled).toBe(false);

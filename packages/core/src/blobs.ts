@@ -47,13 +47,52 @@ export interface BlobCodec {
   /** Whether `encode` would benefit from the parent being read first (it is not in the codec's memory). */
   needsParent(threadId: string, checkpointNs: string, parentCheckpointId: string | null): boolean;
   encode(input: EncodeInput): Promise<EncodedBlobs>;
-  /** Rebuilds `channel_values`; `versions` is the checkpoint's `channel_versions`. */
-  decode(record: CheckpointRecord, blobs: readonly BlobRecord[], versions: ChannelVersions): Promise<Record<string, unknown>>;
+  /**
+   * Rebuilds `channel_values`; `versions` is the checkpoint's `channel_versions`. A reference whose blob
+   * is not in `blobs` is taken from `options.known` when it holds it (see `knownBlobs`); with
+   * `options.tips`, the values become the thread's tips offered by `knownBlobs` (reads of the latest
+   * checkpoint, not of every checkpoint a list passes).
+   */
+  decode(record: CheckpointRecord, blobs: readonly BlobRecord[], versions: ChannelVersions, options?: DecodeOptions): Promise<Record<string, unknown>>;
+  /**
+   * The channel values of a thread's namespace the codec holds in full (the latest chain tips it wrote
+   * or read), for a read to tell the backend which blobs it need not fetch. A snapshot: what it holds
+   * stays valid however the cache changes meanwhile. `undefined` when it holds none.
+   */
+  knownBlobs(threadId: string, checkpointNs: string): KnownBlobs | undefined;
   /** Drops what the codec remembers of a thread (after delete / prune). */
   forgetThread(threadId: string): void;
   /** Drops everything the codec remembers. */
   reset(): void;
 }
+
+/**
+ * Blobs a reader already holds: `refs` lists them as `[channel, key]` (a backend may leave these out of
+ * `StoredCheckpoint.blobs`, with the rest of their chains); the codec fills them in from `bytes`.
+ * Blobs never change once stored under a key (keys carry a random version suffix), so a held blob is
+ * never stale; only keys in this library's version format are offered.
+ */
+export interface KnownBlobs {
+  readonly refs: ReadonlyArray<readonly [channel: string, key: string]>;
+  /** The full JSON bytes of each value, by `channel \0 key`. */
+  readonly bytes: ReadonlyMap<string, Uint8Array>;
+}
+
+export interface DecodeOptions {
+  known?: KnownBlobs;
+  tips?: boolean;
+}
+
+/** `channel \0 key`: the index of `KnownBlobs.bytes`. */
+export function knownBlobId(channel: string, key: string): string {
+  return `${channel}\u0000${key}`;
+}
+
+/** Keys made by `PersistSaver.getNextVersion` (12 digits, `.`, 8 random base-36 characters), or chains based on one. */
+const OWN_VERSION = /^\d{12}\.[0-9a-z]{8}(?:~|$)/;
+
+/** Chain tips remembered per channel of a thread's namespace for `knownBlobs`. */
+const TIPS_PER_CHANNEL = 2;
 
 export interface LinearStorageOptions {
   /**
@@ -210,6 +249,8 @@ export class LinearBlobCodec implements BlobCodec {
   private readonly cacheBytes: number;
   private readonly sizes = new Map<string, number>();
   private heldBytes = 0;
+  /** `threadId \0 ns` → channel → its latest values held in full (newest first); least recently used first. */
+  private readonly tips = new Map<string, Map<string, Array<{ key: string; bytes: Uint8Array }>>>();
 
   constructor(
     protected readonly serde: SerializerProtocol,
@@ -231,7 +272,8 @@ export class LinearBlobCodec implements BlobCodec {
   }
 
   /** Remembers a checkpoint's channel states; `size` counts the bytes its own (not inherited) states hold. */
-  private remember(key: string, state: Map<string, ChannelState>, size: number): void {
+  private remember(key: string, state: Map<string, ChannelState>, size: number, threadNs?: string): void {
+    if (threadNs !== undefined) this.rememberTips(threadNs, state);
     this.forget(key);
     this.states.set(key, state);
     this.sizes.set(key, size);
@@ -239,6 +281,38 @@ export class LinearBlobCodec implements BlobCodec {
     while (this.states.size > this.cacheSize || (this.heldBytes > this.cacheBytes && this.states.size > 1)) {
       this.forget(this.states.keys().next().value as string);
     }
+  }
+
+  private rememberTips(threadNs: string, state: Map<string, ChannelState>): void {
+    let channels = this.tips.get(threadNs);
+    for (const [channel, st] of state) {
+      if (!st.bytes || !OWN_VERSION.test(st.key)) continue;
+      if (!channels) channels = new Map();
+      const list = (channels.get(channel) ?? []).filter((t) => t.key !== st.key);
+      list.unshift({ key: st.key, bytes: st.bytes });
+      if (list.length > TIPS_PER_CHANNEL) list.length = TIPS_PER_CHANNEL;
+      channels.set(channel, list);
+    }
+    if (!channels) return;
+    this.tips.delete(threadNs);
+    this.tips.set(threadNs, channels);
+    // As many threads as checkpoints the codec remembers: each thread's tips are also some checkpoint's values.
+    while (this.tips.size > this.cacheSize) this.tips.delete(this.tips.keys().next().value as string);
+  }
+
+  knownBlobs(threadId: string, checkpointNs: string): KnownBlobs | undefined {
+    if (!this.enabled) return undefined;
+    const channels = this.tips.get(`${threadId}\u0000${checkpointNs}`);
+    if (!channels) return undefined;
+    const refs: Array<[string, string]> = [];
+    const bytes = new Map<string, Uint8Array>();
+    for (const [channel, list] of channels) {
+      for (const t of list) {
+        refs.push([channel, t.key]);
+        bytes.set(knownBlobId(channel, t.key), t.bytes);
+      }
+    }
+    return { refs, bytes };
   }
 
   private forget(key: string): void {
@@ -296,10 +370,12 @@ export class LinearBlobCodec implements BlobCodec {
       refs.push([channel, known && known.version === version ? known.key : version]);
     }
     const key = this.key(input.threadId, input.checkpointNs, input.checkpointId);
-    return { records, refs, commit: () => this.remember(key, state, size) };
+    const threadNs = `${input.threadId}\u0000${input.checkpointNs}`;
+    return { records, refs, commit: () => this.remember(key, state, size, threadNs) };
   }
 
-  async decode(record: CheckpointRecord, blobs: readonly BlobRecord[], versions: ChannelVersions): Promise<Record<string, unknown>> {
+  async decode(record: CheckpointRecord, blobs: readonly BlobRecord[], versions: ChannelVersions, options: DecodeOptions = {}): Promise<Record<string, unknown>> {
+    const { known } = options;
     const byChannel = new Map<string, Map<string, BlobRecord>>();
     for (const b of blobs) {
       let m = byChannel.get(b.channel);
@@ -315,6 +391,13 @@ export class LinearBlobCodec implements BlobCodec {
         const version = versions[channel] !== undefined ? String(versions[channel]) : chainLowerBound(key);
         const own = byChannel.get(channel) ?? none;
         const tip = own.get(key);
+        const held = tip === undefined ? known?.bytes.get(knownBlobId(channel, key)) : undefined;
+        if (held !== undefined) {
+          values[channel] = await this.serde.loadsTyped("json", held);
+          const chain = parseChainKey(key);
+          state.set(channel, { version, key, base: chain ? chain.base : key, seq: chain ? chain.seq : 0, bytes: held });
+          return;
+        }
         if (!tip || tip.type === EMPTY_BLOB_TYPE) {
           state.set(channel, { version, key });
           return;
@@ -342,16 +425,18 @@ export class LinearBlobCodec implements BlobCodec {
       }),
     );
     const key = this.key(record.threadId, record.checkpointNs, record.checkpointId);
-    this.remember(key, state, size);
+    this.remember(key, state, size, options.tips ? `${record.threadId}\u0000${record.checkpointNs}` : undefined);
     return values;
   }
 
   forgetThread(threadId: string): void {
     const prefix = `${threadId}\u0000`;
     for (const k of [...this.states.keys()]) if (k.startsWith(prefix)) this.forget(k);
+    for (const k of [...this.tips.keys()]) if (k.startsWith(prefix)) this.tips.delete(k);
   }
 
   reset(): void {
+    this.tips.clear();
     this.states.clear();
     this.sizes.clear();
     this.heldBytes = 0;

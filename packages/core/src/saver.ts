@@ -34,7 +34,7 @@ import type {
   WriteRecord,
 } from "./saver-types.js";
 import { validateTtlMinutes } from "./ttl.js";
-import { LinearBlobCodec, validateLinearStorageOptions, type BlobCodec, type LinearStorageOptions } from "./blobs.js";
+import { LinearBlobCodec, validateLinearStorageOptions, type BlobCodec, type KnownBlobs, type LinearStorageOptions } from "./blobs.js";
 
 export interface PersistSaverOptions {
   /**
@@ -110,8 +110,18 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
   protected abstract _putCheckpoint(record: CheckpointRecord, blobs: BlobRecord[]): Promise<void>;
   /** Stores writes atomically: rows with `idx < 0` replace, others are inserted only if absent. */
   protected abstract _putWrites(threadId: string, checkpointNs: string, checkpointId: string, writes: WriteRecord[]): Promise<void>;
-  /** The checkpoint with this id, or the latest of the namespace when `checkpointId` is undefined. */
-  protected abstract _getCheckpoint(threadId: string, checkpointNs: string, checkpointId: string | undefined): Promise<StoredCheckpoint | undefined>;
+  /**
+   * The checkpoint with this id, or the latest of the namespace when `checkpointId` is undefined. The
+   * blobs listed in `known` (`[channel, key]`, values the saver already holds) may be left out of the
+   * result, together with the rest of their chains: a backend that can filter them in the same query
+   * saves their transfer; one that returns them anyway stays correct.
+   */
+  protected abstract _getCheckpoint(
+    threadId: string,
+    checkpointNs: string,
+    checkpointId: string | undefined,
+    known?: ReadonlyArray<readonly [channel: string, key: string]>,
+  ): Promise<StoredCheckpoint | undefined>;
   /** Checkpoints matching the query, newest (`checkpointId` descending) first, streamed. */
   protected abstract _list(query: ListQuery): AsyncIterable<StoredCheckpoint>;
   /** Pending writes of one checkpoint (used for legacy checkpoint migration). */
@@ -225,9 +235,10 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     const ns = this.namespaceOf(config) ?? "";
     const checkpointId = getCheckpointId(config) || undefined;
     if (checkpointId !== undefined) this.checkId(checkpointId, "checkpoint_id");
-    const stored = await this.run("getTuple", () => this._getCheckpoint(threadId, ns, checkpointId));
+    const known = this.blobCodec.knownBlobs(threadId, ns);
+    const stored = await this.run("getTuple", () => this._getCheckpoint(threadId, ns, checkpointId, known?.refs));
     try {
-      return stored ? await this.toTuple(stored) : undefined;
+      return stored ? await this.toTuple(stored, known, true) : undefined;
     } catch (err) {
       throw reissue(err, this.source);
     }
@@ -291,10 +302,11 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     if (this.blobCodec.needsParent(threadId, checkpointNs, parentCheckpointId)) {
       // The codec needs to know which blobs the parent's channels live in (delta chains); only a
       // saver that neither wrote nor read the parent pays this extra read.
-      const parentStored = await this.run("put", () => this._getCheckpoint(threadId, checkpointNs, parentCheckpointId!));
+      const known = this.blobCodec.knownBlobs(threadId, checkpointNs);
+      const parentStored = await this.run("put", () => this._getCheckpoint(threadId, checkpointNs, parentCheckpointId!, known?.refs));
       if (parentStored) {
         const parentCheckpoint = (await this.serde.loadsTyped(parentStored.record.checkpoint.type, parentStored.record.checkpoint.data)) as Checkpoint;
-        await this.blobCodec.decode(parentStored.record, parentStored.blobs, parentCheckpoint.channel_versions ?? {});
+        await this.blobCodec.decode(parentStored.record, parentStored.blobs, parentCheckpoint.channel_versions ?? {}, { known, tips: true });
       }
     }
     const blobs = await this.blobCodec.encode({ threadId, checkpointNs, checkpointId, parentCheckpointId, checkpoint: copy, values, newVersions: newVersions ?? {} });
@@ -480,13 +492,13 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
   }
 
   /** Rebuilds a LangGraph `CheckpointTuple` from stored records. */
-  protected async toTuple(stored: StoredCheckpoint): Promise<CheckpointTuple> {
+  protected async toTuple(stored: StoredCheckpoint, known?: KnownBlobs, tips = false): Promise<CheckpointTuple> {
     const { record } = stored;
     const checkpoint = (await this.serde.loadsTyped(record.checkpoint.type, record.checkpoint.data)) as Checkpoint;
     checkpoint.id ??= record.checkpointId;
     const [metadata, channelValues, pendingWrites] = await Promise.all([
       this.loadMetadata(record.metadata, record.metadataJson) as Promise<CheckpointMetadata>,
-      this.blobCodec.decode(record, stored.blobs, checkpoint.channel_versions ?? {}),
+      this.blobCodec.decode(record, stored.blobs, checkpoint.channel_versions ?? {}, { known, tips }),
       Promise.all(
         [...stored.writes].sort(compareWrites).map(async (w): Promise<CheckpointPendingWrite> => [w.taskId, w.channel, await this.serde.loadsTyped(w.type, w.data)]),
       ),

@@ -12,6 +12,7 @@ import {
   walkChain,
   type BlobRecord,
   type CheckpointRecord,
+  type KnownBlobs,
 } from "../src/index.js";
 
 type Fetch = "range" | "walk";
@@ -21,7 +22,7 @@ type Fetch = "range" | "walk";
  * what an ordered backend returns (every key of the channel in `[chainLowerBound(ref), ref]`, siblings
  * included); `walk` follows the chain key by key, as Redis and memory do.
  */
-function harness(options?: ConstructorParameters<typeof LinearBlobCodec>[1]) {
+function harness(options?: ConstructorParameters<typeof LinearBlobCodec>[1], versionOf = (step: number) => `${String(step).padStart(6, "0")}.r${step}`) {
   const serde = new PersistSerializer();
   const codec = new LinearBlobCodec(serde, options);
   const blobs = new Map<string, BlobRecord>();
@@ -46,7 +47,7 @@ function harness(options?: ConstructorParameters<typeof LinearBlobCodec>[1]) {
       const checkpoint = emptyCheckpoint();
       const own: Record<string, string> = { ...(from !== null ? versions.get(from) : {}) };
       const newVersions: Record<string, string> = {};
-      for (const c of changed) newVersions[c] = own[c] = `${String(step).padStart(6, "0")}.r${step}`;
+      for (const c of changed) newVersions[c] = own[c] = versionOf(step);
       checkpoint.channel_versions = own;
       versions.set(id, own);
       const enc = await codec.encode({ threadId: "t", checkpointNs: "", checkpointId: id, parentCheckpointId: from, checkpoint, values, newVersions });
@@ -59,6 +60,12 @@ function harness(options?: ConstructorParameters<typeof LinearBlobCodec>[1]) {
     },
     async read(record: CheckpointRecord, reader = codec, how: Fetch = "range") {
       return reader.decode(record, fetch(record, how), versions.get(record.checkpointId)!);
+    },
+    /** Reads as a backend honouring `known` does: the chains of the known references are not fetched. */
+    async readKnown(record: CheckpointRecord, known: KnownBlobs | undefined) {
+      const skip = new Set((known?.refs ?? []).map(([c, k]) => `${c}@${k}`));
+      const fetched = fetch({ ...record, blobRefs: record.blobRefs.filter(([c, k]) => !skip.has(`${c}@${k}`)) }, "range");
+      return { fetched, values: await codec.decode(record, fetched, versions.get(record.checkpointId)!, { known, tips: true }) };
     },
   };
 }
@@ -211,6 +218,58 @@ describe("LinearBlobCodec", () => {
     const r = await h.put({ messages: [msg(1), msg(2)] }, ["messages"]);
     expect(parseChainKey(r.blobRefs[0][1])).toBeUndefined();
     expect([...h.blobs.values()].every((b) => b.type === "json")).toBe(true);
+  });
+});
+
+describe("LinearBlobCodec knownBlobs", () => {
+  const own = (step: number) => `${String(step).padStart(12, "0")}.${`r${step}`.padEnd(8, "0")}`;
+
+  it("offers the thread's latest values so a read need not fetch their chains, and fills them in", async () => {
+    const h = harness(undefined, own);
+    const messages: unknown[] = [];
+    let last!: CheckpointRecord;
+    for (let i = 0; i < 7; i++) {
+      messages.push(msg(i));
+      last = await h.put({ messages: [...messages], counter: i }, ["messages", "counter"]);
+    }
+    const known = h.codec.knownBlobs("t", "");
+    expect(known?.refs).toContainEqual(["messages", last.blobRefs.find(([c]) => c === "messages")![1]]);
+    expect(known?.refs.some(([c]) => c === "counter"), "only array values held in full are offered").toBe(false);
+    expect(h.codec.knownBlobs("t", "other-ns")).toBeUndefined();
+    // A snapshot: what the codec forgets afterwards does not affect a read already under way.
+    h.codec.reset();
+    const { fetched, values } = await h.readKnown(last, known);
+    expect(fetched.every((b) => b.channel === "counter")).toBe(true);
+    expect(values).toEqual({ messages, counter: 6 });
+    expect((values.messages as Array<{ when: Date }>)[6].when).toBeInstanceOf(Date);
+    // The read made them the thread's tips again, and a later put extends the chain from them.
+    expect(h.codec.knownBlobs("t", "")?.refs).toEqual(known?.refs.slice(0, 1));
+    messages.push(msg(7));
+    const next = await h.put({ messages: [...messages], counter: 7 }, ["messages", "counter"]);
+    expect(parseChainKey(next.blobRefs.find(([c]) => c === "messages")![1])?.seq).toBeGreaterThan(0);
+  });
+
+  it("offers nothing for versions not made by this library, after forgetThread, or when disabled", async () => {
+    const foreign = harness();
+    await foreign.put({ messages: [msg(1)] }, ["messages"]);
+    expect(foreign.codec.knownBlobs("t", "")).toBeUndefined();
+    const h = harness(undefined, own);
+    await h.put({ messages: [msg(1)] }, ["messages"]);
+    expect(h.codec.knownBlobs("t", "")?.refs).toHaveLength(1);
+    h.codec.forgetThread("t");
+    expect(h.codec.knownBlobs("t", "")).toBeUndefined();
+    const off = harness({ enabled: false }, own);
+    await off.put({ messages: [msg(1)] }, ["messages"]);
+    expect(off.codec.knownBlobs("t", "")).toBeUndefined();
+  });
+
+  it("keeps two tips per channel, newest first, and a read of an older checkpoint without tips changes nothing", async () => {
+    const h = harness(undefined, own);
+    const refs: string[] = [];
+    for (let i = 1; i <= 4; i++) refs.push((await h.put({ messages: Array.from({ length: i }, (_, k) => msg(k)) }, ["messages"])).blobRefs[0][1]);
+    expect(h.codec.knownBlobs("t", "")?.refs.map(([, k]) => k)).toEqual([refs[3], refs[2]]);
+    await h.read(h.records[0]);
+    expect(h.codec.knownBlobs("t", "")?.refs.map(([, k]) => k)).toEqual([refs[3], refs[2]]);
   });
 });
 
