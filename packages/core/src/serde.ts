@@ -162,14 +162,19 @@ const LC2 = new TextEncoder().encode('"lc":2');
 
 /**
  * UTF-8 bytes of `text` in a `Uint8Array` of its own (not a view into a shared pool). Several times
- * faster than `TextEncoder#encode` on large strings (it sizes the buffer first instead of growing it).
+ * faster than `TextEncoder#encode` on large strings (it sizes the buffer first instead of growing it),
+ * the same on short ones.
  */
 export function utf8Bytes(text: string): Uint8Array {
+  // Allocating a buffer of its own costs more than it saves on short strings.
+  if (text.length < 2048) return smallEncoder.encode(text);
   const length = Buffer.byteLength(text, "utf8");
   const buf = Buffer.allocUnsafeSlow(length);
   buf.write(text, 0, length, "utf8");
   return new Uint8Array(buf.buffer, buf.byteOffset, length);
 }
+
+const smallEncoder = new TextEncoder();
 
 /** Returned by the fast paths for a value they do not handle: the general (upstream) path takes it. */
 const UNSUPPORTED: unique symbol = Symbol("unsupported");
