@@ -1,29 +1,76 @@
 import {
+  DELTA_BLOB_PREFIX,
+  EMPTY_BYTES,
   PersistSaver,
   isExpired,
   metadataMatches,
   minutesToMs,
+  packJsonText,
+  previousChainKey,
   startSweeper,
+  unpackJsonText,
   type BlobRecord,
   type CheckpointRecord,
   type ListQuery,
   type SaverCapabilities,
+  type SerializedValue,
   type StoredCheckpoint,
   type StoredThreadInfo,
   type WriteRecord,
-  walkChain,
 } from "@langgraph-persist/core";
 import type { MemorySaverOptions } from "./options.js";
 
 const SOURCE = "@langgraph-persist/memory";
 
+/**
+ * One stored blob: a channel value at one version, or one link of a delta chain. A link points at the
+ * link before it, so a read follows pointers instead of looking keys up, and a blob lives exactly as
+ * long as a checkpoint (or a later link) references it.
+ */
+class Blob {
+  constructor(
+    /** The blob key: a channel version, or a chain key. */
+    readonly key: string,
+    readonly type: string,
+    readonly data: Uint8Array,
+    /** The previous link of a delta; unset for anything else (and for a link stored before its predecessor). */
+    public prev: Blob | undefined,
+  ) {}
+}
+
+/**
+ * One checkpoint. Thread id, namespace and, usually, the parent id are implied by where the row is
+ * stored; JSON is kept as packed text (`packJsonText`); channels point at their blobs.
+ */
+class Row {
+  constructor(
+    readonly id: string,
+    /**
+     * The parent checkpoint id; `undefined` when it is the id of the row just before this one in its
+     * namespace (the common case: a thread grows one checkpoint at a time), `null` for none.
+     */
+    readonly parent: string | null | undefined,
+    /** The checkpoint without id and values: packed JSON text, or the serde's value when it is not JSON. */
+    readonly checkpoint: string | SerializedValue,
+    /** The metadata JSON, packed; with the serde's value when that is not JSON. */
+    readonly metadata: string | [json: string, serialized: SerializedValue],
+    /** `channel, blob` pairs, flat; a key string stands for a blob that was not stored when the row was. */
+    readonly refs: Array<string | Blob>,
+  ) {}
+}
+
+/** One namespace of a thread. */
+class Namespace {
+  /** Checkpoints in ascending id order: the latest is the last, `list` walks backwards. */
+  rows: Row[] = [];
+  /** checkpoint id → `taskId \0 idx` → write. */
+  writes: Map<string, Map<string, WriteRecord>> | undefined = undefined;
+  /** `channel \0 key` → blobs a put stored that its checkpoint does not reference (rare). */
+  loose: Map<string, Blob> | undefined = undefined;
+}
+
 interface ThreadData {
-  /** namespace → checkpoint id → record. */
-  checkpoints: Map<string, Map<string, CheckpointRecord>>;
-  /** `ns \0 channel` → blob key (version or chain key) → blob. */
-  blobs: Map<string, Map<string, BlobRecord>>;
-  /** `ns \0 checkpointId` → `taskId \0 idx` → write. */
-  writes: Map<string, Map<string, WriteRecord>>;
+  namespaces: Map<string, Namespace>;
   expiresAt: number | null;
 }
 
@@ -33,12 +80,73 @@ export class MemoryCheckpointData {
   readonly threads = new Map<string, ThreadData>();
 }
 
-const channelKey = (ns: string, channel: string) => `${ns}\u0000${channel}`;
-const NO_BLOBS = new Map<string, BlobRecord>();
-const cpKey = (ns: string, id: string) => `${ns}\u0000${id}`;
+const DELTA = DELTA_BLOB_PREFIX.charCodeAt(0);
+const NO_WRITES: readonly WriteRecord[] = Object.freeze([]);
+const JSON_METADATA: SerializedValue = Object.freeze({ type: "json", data: EMPTY_BYTES }) as SerializedValue;
 const newest = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0);
-/** Metadata is kept once, as the JSON text the saver put; filters parse it when they need it. */
-const parsedMetadata = (r: CheckpointRecord) => JSON.parse(r.metadataJson) as Record<string, unknown>;
+
+/** JSON text packed with core's fragment dictionary; text it cannot pack is kept whole behind a 0x00 mark. */
+function pack(text: string): string {
+  return packJsonText(text) ?? `\u0000${text}`;
+}
+
+function unpack(stored: string): string {
+  return stored.charCodeAt(0) === 0 ? stored.slice(1) : unpackJsonText(stored);
+}
+
+function latin1(data: Uint8Array): string {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("latin1");
+}
+
+function metadataJsonOf(row: Row): string {
+  return unpack(typeof row.metadata === "string" ? row.metadata : row.metadata[0]);
+}
+
+function runIdOf(row: Row): string | null {
+  const json = metadataJsonOf(row);
+  if (!json.includes('"run_id"')) return null;
+  const runId = (JSON.parse(json) as Record<string, unknown>).run_id;
+  return typeof runId === "string" ? runId : null;
+}
+
+/** Index of the row with this id, or `-(insertion point) - 1`. */
+function search(rows: readonly Row[], id: string): number {
+  let lo = 0;
+  let hi = rows.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const k = rows[mid].id;
+    if (k < id) lo = mid + 1;
+    else if (k > id) hi = mid - 1;
+    else return mid;
+  }
+  return -lo - 1;
+}
+
+function parentOf(rows: readonly Row[], i: number): string | null {
+  const p = rows[i].parent;
+  return p === undefined ? rows[i - 1].id : p;
+}
+
+/** Rows in id order from `[row, parent id]` pairs: each parent is implied where it is the row before. */
+function chained(entries: ReadonlyArray<readonly [Row, string | null]>): Row[] {
+  const out: Row[] = [];
+  for (const [row, parent] of entries) {
+    const p = parent !== null && out.length > 0 && out[out.length - 1].id === parent ? undefined : parent;
+    out.push(row.parent === p ? row : new Row(row.id, p, row.checkpoint, row.metadata, row.refs));
+  }
+  return out;
+}
+
+const withParents = (rows: readonly Row[]) => rows.map((row, i) => [row, parentOf(rows, i)] as const);
+
+/** Keeps the rows `keep` accepts (and their writes). Rows are never changed in place: a list being consumed keeps its view. */
+function keepRows(space: Namespace, keep: (row: Row) => boolean): void {
+  for (const row of space.rows) if (!keep(row)) space.writes?.delete(row.id);
+  space.rows = chained(withParents(space.rows).filter(([row]) => keep(row)));
+  // Blobs no remaining checkpoint references went with their rows; the unreferenced ones go too.
+  space.loose = undefined;
+}
 
 /**
  * A checkpointer that keeps everything in process memory: for tests, demos and single-process
@@ -85,48 +193,167 @@ export class MemorySaver extends PersistSaver {
   /** The live thread (expired ones are dropped on access), optionally refreshing its expiry. */
   private thread(threadId: string, mode: "read" | "write"): ThreadData | undefined {
     let t = this.threads.get(threadId);
+    if (t === undefined && mode === "read") return undefined;
+    if (!this.ttl && t !== undefined) return t;
     const now = Date.now();
     if (t && isExpired(t.expiresAt, now)) {
       this.threads.delete(threadId);
       t = undefined;
     }
     if (!t && mode === "write") {
-      t = { checkpoints: new Map(), blobs: new Map(), writes: new Map(), expiresAt: null };
+      t = { namespaces: new Map(), expiresAt: null };
       this.threads.set(threadId, t);
     }
     if (t && this.ttl && (mode === "write" || this.ttl.refreshOnRead)) t.expiresAt = now + minutesToMs(this.ttl.defaultTtl);
     return t;
   }
 
-  private stored(t: ThreadData, record: CheckpointRecord): StoredCheckpoint {
-    const ns = record.checkpointNs;
-    const blobs: BlobRecord[] = [];
-    for (const [channel, key] of record.blobRefs) {
-      const own = t.blobs.get(channelKey(ns, channel)) ?? NO_BLOBS;
-      for (const b of walkChain(key, (k) => own.get(k))) blobs.push(b);
+  private space(t: ThreadData, ns: string): Namespace {
+    let space = t.namespaces.get(ns);
+    if (!space) t.namespaces.set(ns, (space = new Namespace()));
+    return space;
+  }
+
+  /**
+   * The blob of `channel` stored under `key` anywhere in the namespace: the chains its checkpoints
+   * reference, then the unreferenced blobs. Only for keys a put or read could not resolve directly.
+   */
+  private findBlob(space: Namespace, channel: string, key: string): Blob | undefined {
+    const seen = new Set<Blob>();
+    for (let i = space.rows.length - 1; i >= 0; i--) {
+      const refs = space.rows[i].refs;
+      for (let j = 0; j < refs.length; j += 2) {
+        if (refs[j] !== channel) continue;
+        const ref = refs[j + 1];
+        for (let b = typeof ref === "string" ? undefined : ref; b !== undefined && !seen.has(b); b = b.prev) {
+          if (b.key === key) return b;
+          seen.add(b);
+        }
+      }
     }
-    const writes = [...(t.writes.get(cpKey(ns, record.checkpointId))?.values() ?? [])];
-    return { record, blobs, writes };
+    return space.loose?.get(`${channel}\u0000${key}`);
+  }
+
+  private stored(threadId: string, ns: string, space: Namespace, rows: readonly Row[], i: number): StoredCheckpoint {
+    const row = rows[i];
+    const refs = row.refs;
+    const blobRefs: Array<[string, string]> = [];
+    const blobs: BlobRecord[] = [];
+    for (let j = 0; j < refs.length; j += 2) {
+      const channel = refs[j] as string;
+      const ref = refs[j + 1];
+      let blob: Blob | undefined;
+      if (typeof ref === "string") {
+        blobRefs.push([channel, ref]);
+        blob = this.findBlob(space, channel, ref);
+        if (blob === undefined) continue;
+        refs[j + 1] = blob;
+      } else {
+        blobRefs.push([channel, ref.key]);
+        blob = ref;
+      }
+      // The chain, newest first, down to its base snapshot (or to a missing link: decode reports it).
+      while (true) {
+        blobs.push({ channel, version: blob.key, type: blob.type, data: blob.data });
+        if (blob.type.charCodeAt(0) !== DELTA) break;
+        let prev: Blob | undefined = blob.prev;
+        if (prev === undefined) {
+          const key = previousChainKey(blob.key, blob.type);
+          if (key === undefined || (prev = this.findBlob(space, channel, key)) === undefined) break;
+          blob.prev = prev;
+        }
+        blob = prev;
+      }
+    }
+    const metadataJson = metadataJsonOf(row);
+    const record: CheckpointRecord = {
+      threadId,
+      checkpointNs: ns,
+      checkpointId: row.id,
+      parentCheckpointId: parentOf(rows, i),
+      checkpoint: typeof row.checkpoint === "string" ? { type: "json", data: Buffer.from(unpack(row.checkpoint), "latin1") } : row.checkpoint,
+      metadata: typeof row.metadata === "string" ? JSON_METADATA : row.metadata[1],
+      metadataJson,
+      runId: metadataJson.includes('"run_id"') ? runIdOf(row) : null,
+      blobRefs,
+    };
+    const writes = space.writes?.get(row.id);
+    return { record, blobs, writes: writes ? [...writes.values()] : (NO_WRITES as WriteRecord[]) };
   }
 
   protected async _putCheckpoint(record: CheckpointRecord, blobs: BlobRecord[]): Promise<void> {
     const t = this.thread(record.threadId, "write")!;
-    for (const b of blobs) {
-      const ck = channelKey(record.checkpointNs, b.channel);
-      let own = t.blobs.get(ck);
-      if (!own) t.blobs.set(ck, (own = new Map()));
-      if (!own.has(b.version)) own.set(b.version, b);
+    const space = this.space(t, record.checkpointNs);
+    const rows = space.rows;
+    const id = record.checkpointId;
+    const last = rows.length - 1;
+    const at = last < 0 || rows[last].id < id ? -rows.length - 1 : search(rows, id);
+    const replaced = at >= 0 ? rows[at] : undefined;
+    const parentId = record.parentCheckpointId;
+    let parent: Row | undefined;
+    if (parentId !== null) {
+      const p = last >= 0 && rows[last].id === parentId ? last : search(rows, parentId);
+      if (p >= 0) parent = rows[p];
     }
-    let nsMap = t.checkpoints.get(record.checkpointNs);
-    if (!nsMap) t.checkpoints.set(record.checkpointNs, (nsMap = new Map()));
-    nsMap.set(record.checkpointId, record);
+    /**
+     * The blob a checkpoint this put extends (its parent, or the row it replaces) references for the
+     * channel, when it has this key: an unchanged channel, the link a delta follows, a re-put blob.
+     */
+    const known = (channel: string, key: string): Blob | undefined => {
+      for (const row of [parent, replaced]) {
+        if (row === undefined) continue;
+        for (let j = 0; j < row.refs.length; j += 2) {
+          if (row.refs[j] !== channel) continue;
+          const b = row.refs[j + 1];
+          if (typeof b !== "string" && b.key === key) return b;
+        }
+      }
+      return undefined;
+    };
+
+    const added = new Map<string, Blob>();
+    for (const b of blobs) {
+      // Blobs already stored for the same version are kept.
+      const blob = known(b.channel, b.version) ?? new Blob(b.version, b.type, b.data, undefined);
+      if (blob.type.charCodeAt(0) === DELTA && blob.prev === undefined) {
+        const prevKey = previousChainKey(blob.key, blob.type);
+        if (prevKey !== undefined) blob.prev = known(b.channel, prevKey) ?? this.findBlob(space, b.channel, prevKey);
+      }
+      added.set(`${b.channel}\u0000${b.version}`, blob);
+    }
+    const refs: Array<string | Blob> = [];
+    for (const [channel, key] of record.blobRefs) {
+      const id = `${channel}\u0000${key}`;
+      const blob = added.get(id) ?? known(channel, key) ?? this.findBlob(space, channel, key);
+      added.delete(id);
+      refs.push(channel, blob ?? key);
+    }
+    if (added.size > 0) {
+      space.loose ??= new Map();
+      for (const [id, blob] of added) space.loose.set(id, blob);
+    }
+
+    const json = record.checkpoint.type === "json" ? packJsonText(latin1(record.checkpoint.data)) : undefined;
+    const checkpoint = json ?? (record.checkpoint.type === "json" ? { type: "json", data: Uint8Array.from(record.checkpoint.data) } : record.checkpoint);
+    const metadataJson = pack(record.metadataJson);
+    const metadata: Row["metadata"] = record.metadata.type === "json" && record.metadata.data.length === 0 ? metadataJson : [metadataJson, record.metadata];
+    if (at >= 0) {
+      rows[at] = new Row(id, parentId !== null && at > 0 && rows[at - 1].id === parentId ? undefined : parentId, checkpoint, metadata, refs);
+    } else if (-at - 1 === rows.length) {
+      rows.push(new Row(id, parentId !== null && last >= 0 && rows[last].id === parentId ? undefined : parentId, checkpoint, metadata, refs));
+    } else {
+      // An id older than the latest (rare): a new array, so that a list being consumed keeps its view.
+      const entries = withParents(rows);
+      entries.splice(-at - 1, 0, [new Row(id, parentId, checkpoint, metadata, refs), parentId]);
+      space.rows = chained(entries);
+    }
   }
 
   protected async _putWrites(threadId: string, ns: string, checkpointId: string, writes: WriteRecord[]): Promise<void> {
-    const t = this.thread(threadId, "write")!;
-    const k = cpKey(ns, checkpointId);
-    let m = t.writes.get(k);
-    if (!m) t.writes.set(k, (m = new Map()));
+    const space = this.space(this.thread(threadId, "write")!, ns);
+    space.writes ??= new Map();
+    let m = space.writes.get(checkpointId);
+    if (!m) space.writes.set(checkpointId, (m = new Map()));
     for (const w of writes) {
       const wk = `${w.taskId}\u0000${w.idx}`;
       if (w.idx >= 0 && m.has(wk)) continue;
@@ -135,39 +362,68 @@ export class MemorySaver extends PersistSaver {
   }
 
   protected async _getCheckpoint(threadId: string, ns: string, checkpointId: string | undefined): Promise<StoredCheckpoint | undefined> {
-    const t = this.thread(threadId, "read");
-    const nsMap = t?.checkpoints.get(ns);
-    if (!t || !nsMap || nsMap.size === 0) return undefined;
-    let id = checkpointId;
-    if (id === undefined) for (const k of nsMap.keys()) if (id === undefined || k > id) id = k;
-    const record = nsMap.get(id!);
-    return record ? this.stored(t, record) : undefined;
+    const space = this.thread(threadId, "read")?.namespaces.get(ns);
+    if (!space || space.rows.length === 0) return undefined;
+    const rows = space.rows;
+    const i = checkpointId === undefined ? rows.length - 1 : search(rows, checkpointId);
+    return i >= 0 ? this.stored(threadId, ns, space, rows, i) : undefined;
   }
 
   protected async *_list(query: ListQuery): AsyncIterable<StoredCheckpoint> {
-    const candidates: Array<{ t: ThreadData; record: CheckpointRecord }> = [];
     const filter = query.filter ? Object.fromEntries(query.filter.map(([k, json]) => [k, JSON.parse(json) as unknown])) : undefined;
+    const limit = query.limit ?? Infinity;
+    const matches = (row: Row) => filter === undefined || metadataMatches(JSON.parse(metadataJsonOf(row)) as Record<string, unknown>, filter);
     const threadIds = query.threadId !== undefined ? [query.threadId] : [...this.threads.keys()];
+    const sources: Array<{ threadId: string; ns: string; space: Namespace }> = [];
     for (const threadId of threadIds) {
       const t = this.thread(threadId, "read");
       if (!t) continue;
-      for (const [ns, nsMap] of t.checkpoints) {
-        if (query.checkpointNs !== undefined && ns !== query.checkpointNs) continue;
-        for (const [id, record] of nsMap) {
-          if (query.checkpointId !== undefined && id !== query.checkpointId) continue;
-          if (query.before !== undefined && id >= query.before) continue;
-          if (filter && !metadataMatches(parsedMetadata(record), filter)) continue;
-          candidates.push({ t, record });
-        }
+      for (const [ns, space] of t.namespaces) {
+        if (query.checkpointNs === undefined || ns === query.checkpointNs) sources.push({ threadId, ns, space });
       }
     }
-    candidates.sort((a, b) => newest(a.record.checkpointId, b.record.checkpointId) || (a.record.threadId < b.record.threadId ? -1 : 1));
-    const limit = query.limit ?? Infinity;
-    for (let i = 0; i < candidates.length && i < limit; i++) yield this.stored(candidates[i].t, candidates[i].record);
+    if (sources.length === 1) {
+      // One namespace of one thread: its rows are already in order.
+      const { threadId, ns, space } = sources[0];
+      const rows = space.rows;
+      let i = rows.length - 1;
+      if (query.checkpointId !== undefined) {
+        const at = search(rows, query.checkpointId);
+        if (at < 0 || (query.before !== undefined && query.checkpointId >= query.before)) return;
+        if (limit > 0 && matches(rows[at])) yield this.stored(threadId, ns, space, rows, at);
+        return;
+      }
+      if (query.before !== undefined) {
+        const at = search(rows, query.before);
+        i = at >= 0 ? at - 1 : -at - 2;
+      }
+      for (let n = 0; i >= 0 && n < limit; i--) {
+        if (!matches(rows[i])) continue;
+        n++;
+        yield this.stored(threadId, ns, space, rows, i);
+      }
+      return;
+    }
+    const candidates: Array<{ threadId: string; ns: string; space: Namespace; rows: Row[]; i: number }> = [];
+    for (const { threadId, ns, space } of sources) {
+      const rows = space.rows;
+      for (let i = 0; i < rows.length; i++) {
+        const id = rows[i].id;
+        if (query.checkpointId !== undefined && id !== query.checkpointId) continue;
+        if (query.before !== undefined && id >= query.before) continue;
+        if (!matches(rows[i])) continue;
+        candidates.push({ threadId, ns, space, rows, i });
+      }
+    }
+    candidates.sort((a, b) => newest(a.rows[a.i].id, b.rows[b.i].id) || (a.threadId < b.threadId ? -1 : a.threadId > b.threadId ? 1 : 0));
+    for (let n = 0; n < candidates.length && n < limit; n++) {
+      const c = candidates[n];
+      yield this.stored(c.threadId, c.ns, c.space, c.rows, c.i);
+    }
   }
 
   protected async _getWrites(threadId: string, ns: string, checkpointId: string): Promise<WriteRecord[]> {
-    return [...(this.thread(threadId, "read")?.writes.get(cpKey(ns, checkpointId))?.values() ?? [])];
+    return [...(this.thread(threadId, "read")?.namespaces.get(ns)?.writes?.get(checkpointId)?.values() ?? [])];
   }
 
   protected async _deleteThreads(threadIds: string[]): Promise<void> {
@@ -177,37 +433,9 @@ export class MemorySaver extends PersistSaver {
   protected async _deleteForRuns(runIds: string[]): Promise<void> {
     const runs = new Set(runIds);
     for (const t of this.threads.values()) {
-      for (const [ns, nsMap] of t.checkpoints) {
-        for (const [id, record] of nsMap) {
-          if (record.runId === null || !runs.has(record.runId)) continue;
-          nsMap.delete(id);
-          t.writes.delete(cpKey(ns, id));
-        }
+      for (const space of t.namespaces.values()) {
+        if (space.rows.some((row) => runs.has(runIdOf(row) as string))) keepRows(space, (row) => !runs.has(runIdOf(row) as string));
       }
-      this.collectBlobs(t);
-    }
-  }
-
-  /** Drops blobs no remaining checkpoint references. */
-  private collectBlobs(t: ThreadData): void {
-    const live = new Map<string, Set<string>>();
-    for (const [ns, nsMap] of t.checkpoints) {
-      for (const r of nsMap.values()) {
-        for (const [c, key] of r.blobRefs) {
-          // Every link of a chain is live; `walkChain` visits each blob it keeps.
-          const ck = channelKey(ns, c);
-          const own = t.blobs.get(ck) ?? NO_BLOBS;
-          let keep = live.get(ck);
-          if (!keep) live.set(ck, (keep = new Set()));
-          const kept = keep;
-          for (const b of walkChain(key, (k) => (kept.has(k) ? undefined : own.get(k)))) kept.add(b.version);
-        }
-      }
-    }
-    for (const [ck, own] of t.blobs) {
-      const keep = live.get(ck);
-      for (const k of [...own.keys()]) if (!keep?.has(k)) own.delete(k);
-      if (own.size === 0) t.blobs.delete(ck);
     }
   }
 
@@ -215,33 +443,35 @@ export class MemorySaver extends PersistSaver {
     const src = this.thread(sourceId, "read");
     if (!src) return;
     const dst = this.thread(targetId, "write")!;
-    for (const [ns, nsMap] of src.checkpoints) {
-      let d = dst.checkpoints.get(ns);
-      if (!d) dst.checkpoints.set(ns, (d = new Map()));
-      for (const [id, r] of nsMap) d.set(id, { ...r, threadId: targetId });
+    for (const [ns, from] of src.namespaces) {
+      const to = this.space(dst, ns);
+      // Rows and blobs never change once stored (rows hold no thread id): the copy shares them.
+      if (to.rows.length === 0) {
+        to.rows = [...from.rows];
+      } else {
+        const byId = new Map<string, readonly [Row, string | null]>(withParents(to.rows).map((e) => [e[0].id, e]));
+        for (const e of withParents(from.rows)) byId.set(e[0].id, e);
+        to.rows = chained([...byId.values()].sort((a, b) => (a[0].id < b[0].id ? -1 : 1)));
+      }
+      if (from.writes) {
+        to.writes ??= new Map();
+        for (const [id, m] of from.writes) to.writes.set(id, new Map(m));
+      }
+      if (from.loose) {
+        to.loose ??= new Map();
+        for (const [k, b] of from.loose) if (!to.loose.has(k)) to.loose.set(k, b);
+      }
     }
-    for (const [ck, own] of src.blobs) {
-      let d = dst.blobs.get(ck);
-      if (!d) dst.blobs.set(ck, (d = new Map()));
-      for (const [k, b] of own) if (!d.has(k)) d.set(k, b);
-    }
-    for (const [k, m] of src.writes) dst.writes.set(k, new Map(m));
   }
 
   protected async _pruneKeepLatest(threadIds: string[]): Promise<void> {
     for (const id of threadIds) {
       const t = this.thread(id, "read");
       if (!t) continue;
-      for (const [ns, nsMap] of t.checkpoints) {
-        let latest: string | undefined;
-        for (const k of nsMap.keys()) if (latest === undefined || k > latest) latest = k;
-        for (const k of [...nsMap.keys()]) {
-          if (k === latest) continue;
-          nsMap.delete(k);
-          t.writes.delete(cpKey(ns, k));
-        }
+      for (const space of t.namespaces.values()) {
+        const latest = space.rows[space.rows.length - 1];
+        keepRows(space, (row) => row === latest);
       }
-      this.collectBlobs(t);
     }
   }
 
@@ -252,14 +482,26 @@ export class MemorySaver extends PersistSaver {
       const t = this.thread(threadId, "read");
       if (!t) continue;
       // The root namespace describes the thread; a thread with only subgraph checkpoints uses its newest.
-      const nsMap = t.checkpoints.get("") ?? [...t.checkpoints.values()].find((m) => m.size > 0);
-      if (!nsMap || nsMap.size === 0) continue;
-      let latest: CheckpointRecord | undefined;
-      for (const r of nsMap.values()) if (!latest || r.checkpointId > latest.checkpointId) latest = r;
-      if (!latest) continue;
-      if (options.before !== undefined && latest.checkpointId >= options.before) continue;
-      if (filter && !metadataMatches(parsedMetadata(latest), filter)) continue;
-      out.push({ threadId, checkpointId: latest.checkpointId, checkpointNs: latest.checkpointNs, checkpoint: latest.checkpoint, metadata: latest.metadata, metadataJson: latest.metadataJson });
+      let ns = "";
+      let latest = t.namespaces.get("")?.rows.at(-1);
+      if (latest === undefined) {
+        for (const [n, s] of t.namespaces) {
+          const r = s.rows.at(-1);
+          if (r !== undefined && (latest === undefined || r.id > latest.id)) [ns, latest] = [n, r];
+        }
+      }
+      if (latest === undefined) continue;
+      if (options.before !== undefined && latest.id >= options.before) continue;
+      const metadataJson = metadataJsonOf(latest);
+      if (filter && !metadataMatches(JSON.parse(metadataJson) as Record<string, unknown>, filter)) continue;
+      out.push({
+        threadId,
+        checkpointId: latest.id,
+        checkpointNs: ns,
+        checkpoint: typeof latest.checkpoint === "string" ? { type: "json", data: Buffer.from(unpack(latest.checkpoint), "latin1") } : latest.checkpoint,
+        metadata: typeof latest.metadata === "string" ? JSON_METADATA : latest.metadata[1],
+        metadataJson,
+      });
     }
     out.sort((a, b) => newest(a.checkpointId, b.checkpointId));
     return out.slice(0, options.limit);

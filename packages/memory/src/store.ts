@@ -1,5 +1,7 @@
 import {
+  InvalidArgumentError,
   PersistStore,
+  encodeNamespace,
   hasNamespacePrefix,
   isExpired,
   matchesConditions,
@@ -8,6 +10,8 @@ import {
   topRanked,
   selectNamespaces,
   startSweeper,
+  validateNamespace,
+  validateNamespacePrefix,
   type BatchPlan,
   type BatchResult,
   type PreparedSearch,
@@ -33,6 +37,8 @@ interface StoredItem {
   ttlMinutes: number | null;
   expiresAt: number | null;
   vectors: number[][];
+  /** Every property of `value` is a primitive: a shallow copy is a full copy. */
+  flat: boolean;
 }
 
 /**
@@ -85,6 +91,29 @@ export class InMemoryStore extends PersistStore {
     return n;
   }
 
+  /**
+   * One item by key, without building a batch plan: the same validation, expiry and `refreshOnRead`
+   * as `batch([{ namespace, key }])`, and the caller gets a copy of the stored value.
+   */
+  override async get(namespace: string[], key: string): Promise<Item | null> {
+    this.assertOpen();
+    const validKey = typeof key === "string" && key !== "";
+    const it = validKey && Array.isArray(namespace) ? this.data.get(encodeNamespace(namespace))?.get(key) : undefined;
+    // Labels equal to a stored item's are valid; anything else is validated (and, when valid, a miss).
+    if (it === undefined || !sameLabels(namespace, it.namespace)) {
+      validateNamespacePrefix(namespace, SOURCE);
+      if (namespace.length === 0) validateNamespace(namespace, SOURCE);
+      if (!validKey) throw new InvalidArgumentError(SOURCE, `Item key must be a non-empty string, got ${key === "" ? "an empty string" : typeof key}`);
+      return null;
+    }
+    if (it.expiresAt !== null) {
+      const now = Date.now();
+      if (isExpired(it.expiresAt, now)) return null;
+      if (this.ttlConfig?.refreshOnRead && it.ttlMinutes !== null) it.expiresAt = now + minutesToMs(it.ttlMinutes);
+    }
+    return toItem(it);
+  }
+
   protected async _executeBatch(plan: BatchPlan): Promise<BatchResult> {
     this.assertOpen();
     const { now } = plan;
@@ -120,15 +149,17 @@ export class InMemoryStore extends PersistStore {
       }
       if (!items) this.data.set(p.ns, (items = new Map()));
       const prev = live(items.get(p.key));
+      const value = copyValue(p.value);
       items.set(p.key, {
         namespace: p.namespace,
         key: p.key,
-        value: copyValue(p.value),
+        value,
         createdAt: prev?.createdAt ?? now,
         updatedAt: now,
         ttlMinutes: p.ttlMinutes,
         expiresAt: p.expiresAt,
         vectors: p.embeddings ? p.embeddings.map((e) => e.vector) : (prev?.vectors ?? []),
+        flat: isFlat(value),
       });
     }
     return result;
@@ -155,8 +186,32 @@ export class InMemoryStore extends PersistStore {
   }
 }
 
+/** The caller's copy of a stored item: changing it never changes the store. */
 function toItem(it: StoredItem): Item {
-  return { namespace: [...it.namespace], key: it.key, value: copyValue(it.value), createdAt: new Date(it.createdAt), updatedAt: new Date(it.updatedAt) };
+  return {
+    namespace: it.namespace.slice(),
+    key: it.key,
+    value: it.flat ? { ...it.value } : copyValue(it.value),
+    createdAt: new Date(it.createdAt),
+    updatedAt: new Date(it.updatedAt),
+  };
+}
+
+function sameLabels(a: readonly unknown[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A plain object whose own properties are all primitives. */
+function isFlat(value: Record<string, unknown>): boolean {
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const k in value) {
+    const v = value[k];
+    if (typeof v === "object" && v !== null) return false;
+  }
+  return true;
 }
 
 /**

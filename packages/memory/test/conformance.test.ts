@@ -18,12 +18,21 @@ const saver: SaverHarness<MemorySaver> = {
     return s;
   },
   async countThreadArtifacts(s, threadId) {
-    const thread = (s.data as unknown as { threads: Map<string, { checkpoints: Map<string, Map<string, unknown>>; blobs: Map<string, unknown>; writes: Map<string, Map<string, unknown>> }> }).threads.get(threadId);
+    type Blob = { key: string; prev?: Blob };
+    type Space = { rows: Array<{ refs: Array<string | Blob> }>; writes?: Map<string, Map<string, unknown>>; loose?: Map<string, Blob> };
+    const thread = (s.data as unknown as { threads: Map<string, { namespaces: Map<string, Space> }> }).threads.get(threadId);
     if (!thread) return 0;
     let n = 0;
-    for (const m of (thread.blobs as unknown as Map<string, Map<string, unknown>>).values()) n += m.size;
-    for (const m of thread.checkpoints.values()) n += m.size;
-    for (const m of thread.writes.values()) n += m.size;
+    for (const space of thread.namespaces.values()) {
+      // Blobs are held by the rows that reference them (and by the later links of their chains).
+      const blobs = new Set<Blob>();
+      for (const row of space.rows) {
+        n++;
+        for (const ref of row.refs) for (let b = typeof ref === "string" ? undefined : ref; b && !blobs.has(b); b = b.prev) blobs.add(b);
+      }
+      n += blobs.size + (space.loose?.size ?? 0);
+      for (const m of space.writes?.values() ?? []) n += m.size;
+    }
     return n;
   },
   capabilities: new MemorySaver().capabilities,
