@@ -333,9 +333,26 @@ export class PostgresSaver extends PersistSaver {
     return assemble(await this.conn.executeArrays<sql.ReadRow>(text, values, this.prepared));
   }
 
-  protected async _getCheckpoint(threadId: string, checkpointNs: string, checkpointId: string | undefined): Promise<StoredCheckpoint | undefined> {
+  protected async _getCheckpoint(
+    threadId: string,
+    checkpointNs: string,
+    checkpointId: string | undefined,
+    known?: ReadonlyArray<readonly [channel: string, key: string]>,
+  ): Promise<StoredCheckpoint | undefined> {
     const now = Date.now();
-    return (await this.read({ threadId, checkpointNs, checkpointId, limit: 1, now: new Date(now), refreshTo: this.readRefresh(now) }))[0];
+    const q: sql.CheckpointReadQuery = { threadId, checkpointNs, checkpointId, limit: 1, now: new Date(now), refreshTo: this.readRefresh(now) };
+    if (known && known.length > 0) {
+      // The blobs of these references stay out of the result (the codec holds them): no range scan,
+      // no transfer.
+      const channels: string[] = [];
+      const keys: string[] = [];
+      for (const [channel, key] of known) {
+        channels.push(channel);
+        keys.push(key);
+      }
+      q.known = { channels, keys };
+    }
+    return (await this.read(q))[0];
   }
 
   protected async *_list(query: ListQuery): AsyncIterable<StoredCheckpoint> {

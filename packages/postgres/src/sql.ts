@@ -125,6 +125,11 @@ export interface CheckpointReadQuery {
   now: Date;
   /** New expiry for threads that have one (TTL with `refreshOnRead`); omitted: reads do not touch threads. */
   refreshTo?: Date;
+  /**
+   * Blob references (`channels[i]`, `keys[i]`) whose values the reader already holds: a checkpoint
+   * reference equal to one of them gets no range (its chain is not fetched).
+   */
+  known?: { channels: string[]; keys: string[] };
 }
 
 /**
@@ -135,10 +140,11 @@ export interface CheckpointReadQuery {
  * whose key's text before the first `~` is `lo` and whose key is at most `hi`: checkpoints of a page
  * that share a chain share one range, each blob is fetched once, and reachability is an equi-join.
  */
-function refRanges(from: string): string {
+function refRanges(from: string, skip?: string): string {
   return `SELECT f.thread_id, f.checkpoint_ns, r.key COLLATE "C" AS channel, split_part(r.value, '~', 1) COLLATE "C" AS lo,
            max(r.value COLLATE "C") AS hi
-    FROM ${from} f CROSS JOIN LATERAL json_each_text(f.blob_refs) r
+    FROM ${from} f CROSS JOIN LATERAL json_each_text(f.blob_refs) r${skip ? `
+    WHERE ${skip}` : ""}
     GROUP BY 1, 2, 3, 4`;
 }
 
@@ -168,6 +174,12 @@ export function readCheckpoints(n: Names, q: CheckpointReadQuery): { text: strin
     UPDATE ${n.threads} t SET expires_at = ${p.add(q.refreshTo)}::timestamptz
     WHERE t.thread_id IN (SELECT DISTINCT thread_id FROM page) AND t.expires_at IS NOT NULL
   )`;
+  // References the reader holds get no range: `r` is the reference (channel `key`, blob key `value`).
+  const skip =
+    q.known && q.known.channels.length > 0
+      ? `NOT EXISTS (SELECT 1 FROM unnest(${p.add(q.known.channels)}::text[], ${p.add(q.known.keys)}::text[]) k(channel, key)
+                     WHERE k.channel = r.key AND k.key = r.value)`
+      : undefined;
   const text = `WITH page AS (
     SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.checkpoint_type, c.metadata_type,
            c.run_id, c.metadata_json, c.checkpoint, c.metadata, c.blob_refs
@@ -176,7 +188,7 @@ export function readCheckpoints(n: Names, q: CheckpointReadQuery): { text: strin
     ORDER BY c.checkpoint_id DESC, c.thread_id DESC, c.checkpoint_ns DESC
     LIMIT ${p.add(q.limit)}
   ), ranges AS (
-    ${refRanges("page")}
+    ${refRanges("page", skip)}
   )${touch}
   SELECT 0 AS kind, thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint_type, metadata_type, run_id,
          metadata_json::text, (row_number() OVER (ORDER BY checkpoint_id DESC, thread_id DESC, checkpoint_ns DESC))::integer,

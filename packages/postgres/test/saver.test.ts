@@ -61,6 +61,26 @@ async function messagesChain(saver: PostgresSaver, thread: string, n: number, ru
   return ids;
 }
 
+/**
+ * `messagesChain` with versions from the saver's own `getNextVersion`: the codec offers only keys of
+ * this format as held (`known`) to later reads.
+ */
+async function ownMessagesChain(saver: PostgresSaver, thread: string, n: number): Promise<{ ids: string[]; versions: string[] }> {
+  const ids: string[] = [];
+  const versions: string[] = [];
+  let parent: RunnableConfig = config(thread);
+  let version: string | undefined;
+  for (let i = 0; i < n; i++) {
+    version = String(saver.getNextVersion(version as never));
+    versions.push(version);
+    const values = { messages: Array.from({ length: i + 1 }, (_, k) => ({ k, text: `message ${k}` })) };
+    const stored = await saver.put(parent, checkpoint(values, { messages: version }), meta(i), { messages: version });
+    ids.push(stored.configurable!.checkpoint_id as string);
+    parent = stored;
+  }
+  return { ids, versions };
+}
+
 async function blobKeys(thread: string): Promise<string[]> {
   const admin = adminPool();
   try {
@@ -225,6 +245,66 @@ describePg("PostgresSaver", () => {
     const listed = await collect(saver.list(config(thread), { limit: 10 }));
     expect(listed.map((t) => (t.checkpoint.channel_values.messages as unknown[]).length)).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3]);
     expect((await saver.getTuple(config(thread, "", ids[0])))?.checkpoint.channel_values.messages).toEqual([{ k: 0, text: "message 0" }]);
+  });
+
+  it("linear storage - a read leaves out the chains the saver already holds (known refs): fewer rows, same values", async () => {
+    const thread = threadId();
+    const { versions } = await ownMessagesChain(saver, thread, 12);
+    log.reset();
+    const latest = await saver.getTuple(config(thread));
+    expect(log.count).toBe(1);
+    // The saver wrote the thread, so it passes the chain tip it holds with the read.
+    const [channels, keys] = log.values[0].filter(Array.isArray) as [string[], string[]];
+    expect(channels).toContain("messages");
+    expect(latest!.checkpoint.channel_versions.messages).toBe(versions[11]);
+    const admin = adminPool();
+    try {
+      const n = sql.names(schema);
+      const read = async (known?: { channels: string[]; keys: string[] }) => {
+        const q = sql.readCheckpoints(n, { threadId: thread, checkpointNs: "", limit: 1, now: new Date(), known });
+        return (await admin.query<sql.ReadRow>({ text: q.text, values: q.values, rowMode: "array" })).rows;
+      };
+      const withKnown = await read({ channels, keys });
+      const without = await read();
+      expect(withKnown.filter((r) => r[0] === 0)).toHaveLength(1);
+      expect(withKnown.filter((r) => r[0] === 1), "the held chain is not fetched").toHaveLength(0);
+      expect(without.filter((r) => r[0] === 1), "without known refs the chain is one row").toHaveLength(1);
+      // A reference that is not held exactly (another key of the same channel) is still fetched.
+      const other = await read({ channels: ["messages"], keys: [`${keys[0]}x`] });
+      expect(other.filter((r) => r[0] === 1)).toHaveLength(1);
+    } finally {
+      await admin.end();
+    }
+    const fresh = new PostgresSaver(pool, { schema });
+    const expected = Array.from({ length: 12 }, (_, k) => ({ k, text: `message ${k}` }));
+    expect(latest?.checkpoint.channel_values.messages).toEqual(expected);
+    expect((await fresh.getTuple(config(thread)))?.checkpoint.channel_values.messages).toEqual(expected);
+    // Read again through the saver: still the same values from the held tip.
+    expect((await saver.getTuple(config(thread)))?.checkpoint.channel_values.messages).toEqual(expected);
+    await fresh.close();
+  });
+
+  it("linear storage - a saver holding a thread's values reads what another instance wrote since (append, rewrite)", async () => {
+    const thread = threadId();
+    const { ids, versions } = await ownMessagesChain(saver, thread, 5);
+    await saver.getTuple(config(thread));
+    const other = new PostgresSaver(pool, { schema });
+    // Another instance appends to the thread (it reads the parent first: it never saw it).
+    const latest = await other.getTuple(config(thread));
+    const grown = [...(latest!.checkpoint.channel_values.messages as unknown[]), { k: 5, text: "from the other instance" }];
+    const v5 = String(other.getNextVersion(versions[4] as never));
+    const next = await other.put(config(thread, "", ids[4]), checkpoint({ messages: grown }, { messages: v5 }), meta(5), { messages: v5 });
+    expect((await saver.getTuple(config(thread)))?.checkpoint.channel_values.messages).toEqual(grown);
+    expect((await saver.getTuple(next))?.checkpoint.id).toBe(next.configurable!.checkpoint_id);
+    // It deletes the thread and writes it again with other values: the holder reads the new values.
+    await other.deleteThread(thread);
+    const rewritten = [{ k: 0, text: "rewritten" }];
+    const w0 = String(other.getNextVersion(undefined as never));
+    await other.put(config(thread), checkpoint({ messages: rewritten }, { messages: w0 }), meta(0), { messages: w0 });
+    expect((await saver.getTuple(config(thread)))?.checkpoint.channel_values.messages).toEqual(rewritten);
+    // And the old checkpoint the holder had read is gone.
+    expect(await saver.getTuple(config(thread, "", ids[4]))).toBeUndefined();
+    await other.close();
   });
 
   it("linear storage - prune keeps exactly the links and base the latest checkpoint needs", async () => {
