@@ -12,11 +12,12 @@ import {
   type StoredThreadInfo,
   type WriteRecord,
 } from "@langgraph-persist/core";
+import type { Statement } from "better-sqlite3";
 import { SqliteConnection, mapSqliteError, resolveConnectionOptions, type SqliteDatabase } from "./connection.js";
 import { saverMigrations } from "./migrations.js";
 import { loadedParent, loadedRefs, loadedType, storedParent, storedRefs, storedType } from "./encoding.js";
 import type { SqliteSaverOptions } from "./options.js";
-import { listSql, listThreadsSql, saverSql, saverTableNames, type ListPosition, type PageShape, type SaverStatements, type SaverTables } from "./sql.js";
+import { EXPIRED_THREAD, listSql, listThreadsSql, saverSql, saverTableNames, type ListPosition, type PageShape, type SaverStatements, type SaverTables } from "./sql.js";
 
 const SOURCE = "@langgraph-persist/sqlite";
 const NOT_SET_UP = "setup() has not run: call await saver.setup() first";
@@ -67,6 +68,11 @@ function blob(b: Uint8Array): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/** The abort of a put whose thread had expired (see `putObjects` in sql.ts). */
+function isExpiredThread(err: unknown): boolean {
+  return err instanceof Error && (err as { code?: unknown }).code === "SQLITE_CONSTRAINT_TRIGGER" && err.message === EXPIRED_THREAD;
+}
+
 function filterObject(filter: ListQuery["filter"]): Record<string, unknown> | undefined {
   return filter && filter.length > 0 ? Object.fromEntries(filter.map(([k, json]) => [k, JSON.parse(json) as unknown])) : undefined;
 }
@@ -94,6 +100,7 @@ export class SqliteSaver extends PersistSaver {
   private statements: SaverStatements | undefined;
   private utf8: boolean | undefined;
   private stopSweeper: (() => void) | undefined;
+  private putStmt: Statement | undefined;
 
   /**
    * @param database a better-sqlite3 `Database` you own (the saver never closes it), or a filename /
@@ -133,6 +140,7 @@ export class SqliteSaver extends PersistSaver {
   protected async _setup(): Promise<void> {
     try {
       this.connection.migrate(this.tables.migrations, saverMigrations(this.tables));
+      this.putStatement();
     } catch (err) {
       throw this.mapError("setup()", err);
     }
@@ -257,29 +265,65 @@ export class SqliteSaver extends PersistSaver {
     stmt.get(params);
   }
 
+  /**
+   * The one-statement put (`putObjects` in sql.ts). Its TEMP view and trigger are created on the
+   * connection the first time, then the statement is prepared once and reused.
+   */
+  private putStatement(): Statement {
+    if (this.putStmt) return this.putStmt;
+    this.connection.database.exec(this.sql.putObjects);
+    return (this.putStmt = this.connection.stmt(this.sql.put));
+  }
+
   // ------------------------------------------------------------------------------ primitives
 
   protected async _putCheckpoint(record: CheckpointRecord, blobs: BlobRecord[]): Promise<void> {
     const now = Date.now();
-    const { threadId: thread, checkpointNs: ns, checkpointId: id } = record;
-    this.connection.write(() => {
-      this.upsertThread(this.sql.upsertThreadOnPut, { thread, ns, id, expiresAt: this.expiry(now), now, expired: EXPIRED });
-      const insertBlob = this.connection.stmt(this.sql.insertBlob);
-      for (const b of blobs) insertBlob.run({ thread, ns, channel: b.channel, version: b.version, type: storedType(b.type), data: blob(b.data) });
-      this.connection.stmt(this.sql.upsertCheckpoint).run({
-        thread,
-        ns,
-        id,
-        parent: storedParent(id, record.parentCheckpointId),
-        checkpointType: storedType(record.checkpoint.type),
-        checkpoint: blob(record.checkpoint.data),
-        metadataType: storedType(record.metadata.type),
-        metadata: blob(record.metadata.data),
-        metadataJson: record.metadataJson,
-        runId: record.runId,
-        blobRefs: storedRefs(record.blobRefs),
+    const thread = record.threadId;
+    let blobMeta: string | null = null;
+    let blobData: Buffer | null = null;
+    if (blobs.length === 1) {
+      // The common case (one changed channel): the bytes are bound as they are, no copy.
+      const b = blobs[0];
+      blobMeta = JSON.stringify([[b.channel, b.version, storedType(b.type), 1, b.data.length]]);
+      blobData = blob(b.data);
+    } else if (blobs.length > 1) {
+      const meta: Array<[string, string, string | null, number, number]> = [];
+      let at = 1;
+      for (const b of blobs) {
+        meta.push([b.channel, b.version, storedType(b.type), at, b.data.length]);
+        at += b.data.length;
+      }
+      blobMeta = JSON.stringify(meta);
+      blobData = Buffer.concat(blobs.map((b) => b.data));
+    }
+    const params = {
+      thread,
+      ns: record.checkpointNs,
+      id: record.checkpointId,
+      parent: storedParent(record.checkpointId, record.parentCheckpointId),
+      checkpointType: storedType(record.checkpoint.type),
+      checkpoint: blob(record.checkpoint.data),
+      metadataType: storedType(record.metadata.type),
+      metadata: blob(record.metadata.data),
+      metadataJson: record.metadataJson,
+      runId: record.runId,
+      blobRefs: storedRefs(record.blobRefs),
+      expiresAt: this.expiry(now),
+      now,
+      blobs: blobMeta,
+      blobData,
+    };
+    const put = this.putStatement();
+    try {
+      put.run(params);
+    } catch (err) {
+      if (!isExpiredThread(err)) throw err;
+      this.connection.write(() => {
+        this.deleteThreadRows([thread]);
+        put.run(params);
       });
-    });
+    }
   }
 
   protected async _putWrites(threadId: string, ns: string, checkpointId: string, writes: WriteRecord[]): Promise<void> {
@@ -304,13 +348,19 @@ export class SqliteSaver extends PersistSaver {
     });
   }
 
-  protected async _getCheckpoint(threadId: string, ns: string, checkpointId: string | undefined): Promise<StoredCheckpoint | undefined> {
+  protected async _getCheckpoint(
+    threadId: string,
+    ns: string,
+    checkpointId: string | undefined,
+    known?: ReadonlyArray<readonly [channel: string, key: string]>,
+  ): Promise<StoredCheckpoint | undefined> {
     const now = Date.now();
     const shape = { thread: true, ns: true, utf8: this.isUtf8 };
+    const held = known && known.length > 0 ? JSON.stringify(known) : null;
     const [stored] =
       checkpointId === undefined
-        ? this.page(this.sql.getLatest, { thread: threadId, ns, now }, shape)
-        : this.page(this.sql.getById, { thread: threadId, ns, id: checkpointId, now }, shape);
+        ? this.page(this.sql.getLatest, { thread: threadId, ns, now, known: held }, shape)
+        : this.page(this.sql.getById, { thread: threadId, ns, id: checkpointId, now, known: held }, shape);
     if (!stored) return undefined;
     this.refresh([threadId], now);
     return stored;

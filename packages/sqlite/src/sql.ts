@@ -82,6 +82,12 @@ function chainRanges(source: string, where = ""): string {
     GROUP BY thread_id, checkpoint_ns, channel, lo`;
 }
 
+/**
+ * Leaves out the references listed in @known (JSON `[[channel, key], ...]` or NULL): blobs the reader
+ * already holds in full, so neither they nor the rest of their chains are fetched.
+ */
+const UNKNOWN_REFS = `WHERE NOT EXISTS (SELECT 1 FROM json_each(@known) k WHERE k.value ->> 0 = r.value ->> 0 AND k.value ->> 1 = r.value ->> 1)`;
+
 /** Columns of the checkpoint rows a read returns (`kind` 0). */
 const CHECKPOINT_COLUMNS = `thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint_type, checkpoint,
   metadata_type, metadata, metadata_json, run_id, blob_refs`;
@@ -106,14 +112,15 @@ export interface PageShape {
  *   when pinned), channels, versions, types, byte lengths — and all their bytes concatenated in the same
  *   order: a handful of values instead of one row and one buffer per blob;
  * - kind 2, one per pending write of the page's checkpoints.
+ * With `known`, references listed in @known are left out of the ranges (see `UNKNOWN_REFS`).
  * The page is materialised once; blobs and writes are primary-key range lookups driven by it
  * (`CROSS JOIN` pins that loop order).
  */
-function pageSql(t: SaverTables, pageWhere: string, order: string, limit: string, shape: PageShape): string {
+function pageSql(t: SaverTables, pageWhere: string, order: string, limit: string, shape: PageShape, known = false): string {
   const data = shape.utf8 ? "CAST(group_concat(b.data, '') AS BLOB)" : "group_concat(hex(b.data), '')";
   return `WITH page AS MATERIALIZED (
       SELECT ${CHECKPOINT_COLUMNS} FROM ${t.checkpoints} c WHERE ${pageWhere} ORDER BY ${order}${limit}),
-    ranges AS MATERIALIZED (${chainRanges("page")})
+    ranges AS MATERIALIZED (${chainRanges("page", known ? UNKNOWN_REFS : "")})
     SELECT 0 AS kind, ${CHECKPOINT_COLUMNS} FROM page
     UNION ALL
     SELECT 1, ${shape.thread ? "NULL" : "json_group_array(g.thread_id)"}, ${shape.ns ? "NULL" : "json_group_array(g.checkpoint_ns)"},
@@ -149,41 +156,67 @@ function unreachableBlobs(t: SaverTables, pairs: string): string {
 export function saverSql(names: SaverTables, utf8: boolean) {
   const t = quoted(names);
   const pinned: PageShape = { thread: true, ns: true, utf8 };
+  const put = quoteIdent(`${names.checkpoints}_put`);
   return {
-    getById: pageSql(t, `c.thread_id = @thread AND c.checkpoint_ns = @ns AND c.checkpoint_id = @id AND ${liveThread(t, "c")}`, "c.checkpoint_id", "", pinned),
+    // Both take @known: the `[channel, key]` references whose blobs the reader holds (JSON, or NULL).
+    getById: pageSql(t, `c.thread_id = @thread AND c.checkpoint_ns = @ns AND c.checkpoint_id = @id AND ${liveThread(t, "c")}`, "c.checkpoint_id", "", pinned, true),
     // The primary key (thread_id, checkpoint_ns, checkpoint_id) read backwards: no sort.
-    getLatest: pageSql(t, `c.thread_id = @thread AND c.checkpoint_ns = @ns AND ${liveThread(t, "c")}`, "c.checkpoint_id DESC", " LIMIT 1", pinned),
+    getLatest: pageSql(t, `c.thread_id = @thread AND c.checkpoint_ns = @ns AND ${liveThread(t, "c")}`, "c.checkpoint_id DESC", " LIMIT 1", pinned, true),
+
+    /**
+     * A put as one statement: an INSERT into a view of the connection's TEMP schema whose INSTEAD OF
+     * trigger writes the thread index row, the new blobs and the checkpoint row. One statement is one
+     * transaction (autocommit takes the write lock when it starts, like `BEGIN IMMEDIATE`), so the three
+     * writes are atomic without `BEGIN` / `COMMIT`. TEMP objects belong to the connection, not to the
+     * file: they are created when the saver first needs them and leave the schema untouched.
+     *
+     * The thread index row points at the checkpoint `listThreads` reports: the newest of the root
+     * namespace, or the newest of any namespace while the thread has no root checkpoint (`TAKE_NEW`), so
+     * `listThreads` never scans checkpoints. Blobs are immutable per (thread, ns, channel, version): a
+     * second put of the same version keeps the first.
+     *
+     * Blobs come as @blobs, JSON `[[channel, version, type, start, length], ...]`, slicing @blobData (the
+     * blobs' bytes concatenated; `start` is 1-based). A thread whose TTL passed before it was swept
+     * aborts the statement with `EXPIRED_THREAD`, before anything is written: the caller deletes the
+     * thread and runs it again, so the write starts a new thread instead of reviving the old state.
+     */
+    putObjects: `CREATE TEMP VIEW IF NOT EXISTS ${put} (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint_type,
+        checkpoint, metadata_type, metadata, metadata_json, run_id, blob_refs, expires_at, now, blobs, blob_data)
+      AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL;
+    CREATE TEMP TRIGGER IF NOT EXISTS ${quoteIdent(`${names.checkpoints}_put_insert`)} INSTEAD OF INSERT ON ${put} BEGIN
+      SELECT RAISE(ABORT, '${EXPIRED_THREAD}') FROM ${t.threads} WHERE thread_id = NEW.thread_id AND expires_at <= NEW.now;
+      INSERT INTO ${t.threads} (thread_id, checkpoint_ns, checkpoint_id, expires_at)
+        VALUES (NEW.thread_id, NEW.checkpoint_ns, NEW.checkpoint_id, NEW.expires_at)
+        ON CONFLICT (thread_id) DO UPDATE SET
+          checkpoint_ns = CASE WHEN ${TAKE_NEW} THEN excluded.checkpoint_ns ELSE checkpoint_ns END,
+          checkpoint_id = CASE WHEN ${TAKE_NEW} THEN excluded.checkpoint_id ELSE checkpoint_id END,
+          expires_at = excluded.expires_at;
+      INSERT OR IGNORE INTO ${t.blobs} (thread_id, checkpoint_ns, channel, version, type, data)
+        SELECT NEW.thread_id, NEW.checkpoint_ns, b.value ->> 0, b.value ->> 1, b.value ->> 2, substr(NEW.blob_data, b.value ->> 3, b.value ->> 4)
+          FROM json_each(NEW.blobs) b;
+      INSERT INTO ${t.checkpoints}
+        (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint_type, checkpoint, metadata_type, metadata, metadata_json, run_id, blob_refs)
+        VALUES (NEW.thread_id, NEW.checkpoint_ns, NEW.checkpoint_id, NEW.parent_checkpoint_id, NEW.checkpoint_type, NEW.checkpoint,
+                NEW.metadata_type, NEW.metadata, NEW.metadata_json, NEW.run_id, NEW.blob_refs)
+        ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
+          parent_checkpoint_id = excluded.parent_checkpoint_id, checkpoint_type = excluded.checkpoint_type,
+          checkpoint = excluded.checkpoint, metadata_type = excluded.metadata_type, metadata = excluded.metadata,
+          metadata_json = excluded.metadata_json, run_id = excluded.run_id, blob_refs = excluded.blob_refs;
+    END;`,
+    put: `INSERT INTO ${put} (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint_type, checkpoint, metadata_type,
+        metadata, metadata_json, run_id, blob_refs, expires_at, now, blobs, blob_data)
+      VALUES (@thread, @ns, @id, @parent, @checkpointType, @checkpoint, @metadataType, @metadata, @metadataJson, @runId, @blobRefs,
+        @expiresAt, @now, @blobs, @blobData)`,
     getWrites: `SELECT task_id, idx, channel, type, data, task_path FROM ${t.writes}
       WHERE thread_id = @thread AND checkpoint_ns = @ns AND checkpoint_id = @id`,
 
     threadExpiry: `SELECT expires_at FROM ${t.threads} WHERE thread_id = @thread`,
-    // Blobs are immutable per (thread, ns, channel, version): a second put of the same version keeps the first.
-    insertBlob: `INSERT OR IGNORE INTO ${t.blobs} (thread_id, checkpoint_ns, channel, version, type, data)
-      VALUES (@thread, @ns, @channel, @version, @type, @data)`,
-    upsertCheckpoint: `INSERT INTO ${t.checkpoints}
-      (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint_type, checkpoint, metadata_type, metadata, metadata_json, run_id, blob_refs)
-      VALUES (@thread, @ns, @id, @parent, @checkpointType, @checkpoint, @metadataType, @metadata, @metadataJson, @runId, @blobRefs)
-      ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
-        parent_checkpoint_id = excluded.parent_checkpoint_id, checkpoint_type = excluded.checkpoint_type,
-        checkpoint = excluded.checkpoint, metadata_type = excluded.metadata_type, metadata = excluded.metadata,
-        metadata_json = excluded.metadata_json, run_id = excluded.run_id, blob_refs = excluded.blob_refs`,
     /**
-     * The thread index row points at the checkpoint `listThreads` reports: the newest of the root
-     * namespace, or the newest of any namespace while the thread has no root checkpoint. Kept current on
-     * every put so `listThreads` never scans checkpoints. It runs first in the put transaction and also
-     * answers whether the thread had expired (not yet swept): then it returns `expires_at` = @expired
-     * and the caller purges the thread and runs it again.
-     */
-    upsertThreadOnPut: `INSERT INTO ${t.threads} (thread_id, checkpoint_ns, checkpoint_id, expires_at)
-      VALUES (@thread, @ns, @id, @expiresAt)
-      ON CONFLICT (thread_id) DO UPDATE SET
-        checkpoint_ns = CASE WHEN ${TAKE_NEW} THEN excluded.checkpoint_ns ELSE checkpoint_ns END,
-        checkpoint_id = CASE WHEN ${TAKE_NEW} THEN excluded.checkpoint_id ELSE checkpoint_id END,
-        expires_at = CASE WHEN expires_at <= @now THEN @expired ELSE excluded.expires_at END
-      RETURNING expires_at`,
-    /**
-     * Same for writes (a thread with only writes still has a row, for its expiry). The update is skipped
-     * when the expiry would not change, so then no row comes back and no page is written.
+     * The thread index row for writes and copies (a thread with only writes still has a row, for its
+     * expiry). It runs first in the write transaction and also answers whether the thread had expired
+     * (not yet swept): then it returns `expires_at` = @expired and the caller purges the thread and runs
+     * it again. The update is skipped when the expiry would not change, so then no row comes back and no
+     * page is written.
      */
     touchThread: `INSERT INTO ${t.threads} (thread_id, checkpoint_ns, checkpoint_id, expires_at) VALUES (@thread, NULL, NULL, @expiresAt)
       ON CONFLICT (thread_id) DO UPDATE SET expires_at = CASE WHEN expires_at <= @now THEN @expired ELSE excluded.expires_at END
@@ -191,7 +224,7 @@ export function saverSql(names: SaverTables, utf8: boolean) {
       RETURNING expires_at`,
     refreshThreads: `UPDATE ${t.threads} SET expires_at = @expiresAt
       WHERE thread_id IN (${IDS}) AND (expires_at IS NULL OR expires_at > @now)`,
-    /** Recomputes the index row after deletes; same preference as `upsertThreadOnPut`. */
+    /** Recomputes the index row after deletes; same preference as the put trigger's upsert (`TAKE_NEW`). */
     recomputeThread: `UPDATE ${t.threads} SET (checkpoint_ns, checkpoint_id) = (
         SELECT c.checkpoint_ns, c.checkpoint_id FROM ${t.checkpoints} c WHERE c.thread_id = ${t.threads}.thread_id
         ORDER BY c.checkpoint_ns <> '', c.checkpoint_id DESC LIMIT 1)
@@ -251,6 +284,9 @@ export function saverSql(names: SaverTables, utf8: boolean) {
       (SELECT COUNT(*) FROM ${t.threads} WHERE thread_id = @thread) AS n`,
   };
 }
+
+/** The message a put aborts with when its thread had expired (see `putObjects`). */
+export const EXPIRED_THREAD = "langgraph-persist: thread expired";
 
 const TAKE_NEW = `(checkpoint_id IS NULL
   OR (excluded.checkpoint_ns = '' AND (checkpoint_ns <> '' OR excluded.checkpoint_id >= checkpoint_id))

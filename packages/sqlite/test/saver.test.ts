@@ -1,7 +1,12 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import { SqliteSaver, SqliteStore, type SqliteDatabase } from "../src/index.js";
+import { loadedRefs } from "../src/encoding.js";
+import { saverSql, saverTableNames } from "../src/sql.js";
 import { StatementLog, collect, config, metadata, writeChain } from "./helpers.js";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -356,5 +361,111 @@ describe("saver: TTL without reads on the write path", () => {
     expect(count(raw, "SELECT expires_at AS n FROM checkpoint_threads WHERE thread_id = 't'")).toBeGreaterThan(Date.now());
     await saver.close();
     raw.close();
+  });
+});
+
+/** Appends `n` messages to the thread's latest checkpoint, one put each (a chain grows); returns the last id. */
+async function extend(saver: SqliteSaver, thread: string, n: number): Promise<string> {
+  let id = "";
+  for (let i = 0; i < n; i++) {
+    const last = (await saver.getTuple(config(thread)))!;
+    const cp = emptyCheckpoint();
+    cp.id = id = uuid6(-1);
+    const version = saver.getNextVersion(last.checkpoint.channel_versions.messages as string);
+    cp.channel_values = { ...last.checkpoint.channel_values, messages: [...(last.checkpoint.channel_values.messages as string[]), `extra ${i}`] };
+    cp.channel_versions = { ...last.checkpoint.channel_versions, messages: version };
+    await saver.put(last.config, cp, metadata(100 + i), { messages: version });
+  }
+  return id;
+}
+
+describe("saver: reads leave out the blobs the reader holds", () => {
+  /** The blob versions a getTuple statement returns for the thread's latest checkpoint, given @known. */
+  function fetchedVersions(raw: SqliteDatabase, thread: string, known: Array<[string, string]> | null): string[] {
+    const sql = saverSql(saverTableNames(""), true).getLatest;
+    const rows = raw.prepare(sql).raw(true).all({ thread, ns: "", now: Date.now(), known: known && JSON.stringify(known) }) as unknown[][];
+    const blobs = rows.filter((r) => r[0] === 1);
+    expect(blobs).toHaveLength(1);
+    return JSON.parse(blobs[0][4] as string) as string[];
+  }
+
+  it("a reference listed in @known is not fetched, nor the rest of its chain; others are", async () => {
+    const raw = new Database(":memory:");
+    const saver = new SqliteSaver(raw);
+    await saver.setup();
+    await writeChain(saver, "t", 30);
+    const refs = loadedRefs(raw.prepare("SELECT blob_refs FROM checkpoints WHERE thread_id = 't' ORDER BY checkpoint_id DESC LIMIT 1").pluck().get() as string);
+    const messages = refs.find(([channel]) => channel === "messages")!;
+    const counter = refs.find(([channel]) => channel === "counter")!;
+    // Without @known: the messages chain (snapshot + 29 deltas) and the counter's blob.
+    expect(fetchedVersions(raw, "t", null)).toHaveLength(31);
+    expect(fetchedVersions(raw, "t", [])).toHaveLength(31);
+    // The messages tip held: only the counter is fetched.
+    expect(fetchedVersions(raw, "t", [messages])).toEqual([counter[1]]);
+    expect(fetchedVersions(raw, "t", [messages, counter])).toEqual([]);
+    // A held key of another channel, or an older link of the chain, does not count.
+    expect(fetchedVersions(raw, "t", [["counter", messages[1]]])).toHaveLength(31);
+    const older = raw.prepare("SELECT version FROM checkpoint_blobs WHERE channel = 'messages' AND version < ? ORDER BY version DESC LIMIT 1").pluck().get(messages[1]) as string;
+    expect(fetchedVersions(raw, "t", [["messages", older]])).toHaveLength(31);
+
+    // Through the saver: the writer holds the tip and reads the same tuple as a fresh instance.
+    const log = new StatementLog();
+    const writer = new SqliteSaver(log.wrap(raw));
+    await writer.setup();
+    await writeChain(writer, "u", 12);
+    const fresh = new SqliteSaver(raw);
+    const expected = await fresh.getTuple(config("u"));
+    const run = await log.during(async () => {
+      expect(await writer.getTuple(config("u"))).toEqual(expected);
+    });
+    expect(run.map((e) => e.method)).toEqual(["all"]);
+    expect((expected?.checkpoint.channel_values.messages as string[]).length).toBe(12);
+    await fresh.close();
+    await writer.close();
+    await saver.close();
+    raw.close();
+  });
+
+  it("getTuple returns what another connection wrote since: a grown thread, a rewritten one, one deleted and rewritten", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lgp-sqlite-known-"));
+    const file = join(dir, "known.db");
+    const mine = SqliteSaver.fromConnString(file, { linearStorage: { snapshotEvery: 4 } });
+    const other = SqliteSaver.fromConnString(file, { linearStorage: { snapshotEvery: 4 } });
+    try {
+      await mine.setup();
+      await other.setup();
+      const ids = await writeChain(mine, "t", 6);
+      expect((await mine.getTuple(config("t")))?.checkpoint.channel_values.messages).toHaveLength(6);
+
+      // Growth: the other connection appends to the chain this saver holds the tip of.
+      const grown = await extend(other, "t", 3);
+      const afterGrowth = await mine.getTuple(config("t"));
+      expect(afterGrowth?.checkpoint.id).toBe(grown);
+      expect(afterGrowth?.checkpoint.channel_values.messages).toEqual([...Array.from({ length: 6 }, (_, i) => `message ${i}`), "extra 0", "extra 1", "extra 2"]);
+      // It grew the chain (delta links), not a new snapshot.
+      const raw = new Database(file);
+      expect(count(raw, "SELECT COUNT(*) AS n FROM checkpoint_blobs WHERE channel = 'messages' AND instr(version, '~') > 0 AND thread_id = 't'")).toBeGreaterThan(3);
+      raw.close();
+      // The checkpoint this saver wrote (whose values it holds) still reads back as it was.
+      expect((await mine.getTuple(config("t", ids[5])))?.checkpoint.channel_values.messages).toHaveLength(6);
+
+      // Delete and rewrite: same thread id, new chains.
+      await other.deleteThread("t");
+      await writeChain(other, "t", 2);
+      const rewritten = await mine.getTuple(config("t"));
+      expect(rewritten?.checkpoint.channel_values).toEqual({ counter: 1, messages: ["message 0", "message 1"] });
+      expect(await mine.getTuple(config("t", ids[5]))).toBeUndefined();
+
+      // The saver continues the rewritten thread from what it read.
+      await writeChain(mine, "t", 1);
+      const reader = SqliteSaver.fromConnString(file);
+      expect((await reader.getTuple(config("t")))?.checkpoint.channel_values.messages).toEqual(["message 0"]);
+      expect((await collect(reader.list(config("t"))))).toHaveLength(3);
+      await reader.close();
+    } finally {
+      await mine.close();
+      await other.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
