@@ -16,7 +16,6 @@ import {
   type StoredThreadInfo,
   type WriteRecord,
 } from "@langgraph-persist/core";
-import { ChainCache, chainBlobs, chainable, type ChainNode } from "./chains.js";
 import { RedisConnection, type RedisArg } from "./connection.js";
 import { INDEX_SEPARATOR, SaverKeys, packJson, packList, unpackJson, unpackList } from "./keys.js";
 import type { RedisSaverOptions } from "./options.js";
@@ -43,9 +42,6 @@ import {
 
 const SOURCE = "@langgraph-persist/redis";
 
-/** Threads (namespaces) whose latest delta chains a saver keeps, so reads do not fetch them again, and their size bound. */
-const CHAIN_CACHE_THREADS = 100;
-const CHAIN_CACHE_BYTES = 16 * 1024 * 1024;
 /** Checkpoints returned per `list` round trip. */
 const PAGE_SIZE = 100;
 /** Checkpoints a `list` script examines at most per call (bounds the work a selective filter causes). */
@@ -152,10 +148,15 @@ function unpackPair(v: Buffer): [string, Buffer] {
   return [v.toString("utf8", c + 1, end), v.subarray(c2 + 1)];
 }
 
+/** A blob and the rest of its chain (the links before it, down to the base snapshot). */
+interface ChainNode {
+  blob: BlobRecord;
+  next: ChainNode | undefined;
+}
+
 /**
- * Chains known while parsing one reply, by `ns \0 channel \0 key`: the links the reply sent so far, and the
- * tips the saver told the script it holds. A script sends each link once per reply and stops a walk at a
- * link it was told about; the chain then ends with an empty marker and continues with the known one.
+ * The links one reply sent so far, by `ns \0 channel \0 key`. A script sends each link once per reply: a
+ * chain that reaches a link sent earlier ends with an empty marker and continues with that link's chain.
  */
 type SeenLinks = Map<string, ChainNode>;
 
@@ -164,17 +165,25 @@ const seenKey = (ns: string, channel: string, key: string) => `${ns}\u0000${chan
 /**
  * `{ns, member, writes, chain per ref}` as the scripts return it → the record, its blobs and its writes.
  * Each chain is its blobs' values, newest first, as the script walked it (link seq, seq - 1, ..., then the
- * base), so each link's key follows from the tip's key and the types. With a cache, the chains that can be
- * extended are remembered (their bytes copied out of the reply).
+ * base), so each link's key follows from the tip's key and the types. An empty chain sends no blob: the
+ * reference is one the caller said it holds (`known`), or its blob is gone.
  */
-function parseBundle(threadId: string, raw: unknown, seen?: SeenLinks, cache?: ChainCache): StoredCheckpoint {
+function parseBundle(threadId: string, raw: unknown, seen?: SeenLinks): StoredCheckpoint {
   const b = raw as Bundle;
   const ns = b[0]!.toString("utf8");
   const record = parseMember(threadId, ns, b[1]!);
   const blobs: BlobRecord[] = [];
-  record.blobRefs.forEach(([channel, key], i) => {
+  const refs = record.blobRefs;
+  for (let i = 0; i < refs.length; i++) {
     const chain = b[3 + i] as unknown as Buffer[];
-    if (chain.length === 0) return;
+    if (chain.length === 0) continue;
+    const [channel, key] = refs[i];
+    if (chain.length === 1 && chain[0].length > 0 && !seen) {
+      // One blob, nothing to remember: a plain version or a snapshot.
+      const [type, data] = unpackPair(chain[0]);
+      blobs.push({ channel, version: key, type, data });
+      continue;
+    }
     const tip = chain.length > 1 || chain[0].length === 0 ? parseChainKey(key) : undefined;
     const fresh: BlobRecord[] = [];
     let rest: ChainNode | undefined;
@@ -192,20 +201,17 @@ function parseBundle(threadId: string, raw: unknown, seen?: SeenLinks, cache?: C
       const [type, data] = unpackPair(chain[p]);
       fresh.push({ channel, version: k, type, data });
     }
-    const keep = cache !== undefined && (fresh.length > 0 ? chainable(fresh[0]) : rest !== undefined);
-    let node = rest;
-    let added = 0;
-    for (let p = fresh.length - 1; p >= 0; p--) {
-      if (keep) {
-        fresh[p].data = Buffer.from(fresh[p].data);
-        added += fresh[p].data.length;
-      }
-      node = { blob: fresh[p], next: node };
-      seen?.set(seenKey(ns, channel, fresh[p].version), node);
+    if (!seen) {
+      for (const f of fresh) blobs.push(f);
+      continue;
     }
-    chainBlobs(node, blobs);
-    if (keep && node) cache.remember(threadId, ns, node, added);
-  });
+    let node = rest;
+    for (let p = fresh.length - 1; p >= 0; p--) {
+      node = { blob: fresh[p], next: node };
+      seen.set(seenKey(ns, channel, fresh[p].version), node);
+    }
+    for (let n = node; n; n = n.next) blobs.push(n.blob);
+  }
   return { record, blobs, writes: parseWrites(b[2] ?? null) };
 }
 
@@ -264,8 +270,6 @@ export class RedisSaver extends PersistSaver {
   readonly client: RedisConnection["client"];
   private readonly conn: RedisConnection;
   private readonly keys: SaverKeys;
-  /** Delta chains this instance read or wrote recently (see `ChainCache`). */
-  private readonly chains = new ChainCache(CHAIN_CACHE_THREADS, CHAIN_CACHE_BYTES);
   /** PEXPIRE for every write ('0' = no TTL) and for reads with `refreshOnRead`. */
   private readonly writeTtl: string;
   private readonly readTtl: string;
@@ -317,7 +321,6 @@ export class RedisSaver extends PersistSaver {
 
   protected async _close(): Promise<void> {
     this.stopSweeper?.();
-    this.chains.clear();
     await this.conn.close();
   }
 
@@ -348,7 +351,6 @@ export class RedisSaver extends PersistSaver {
         this.conn.eval(INDEX_PUT, [this.keys.checkpointIndex()], [record.threadId, record.checkpointNs, record.checkpointId, run]),
       ]);
     }
-    this.chains.extend(record.threadId, record.checkpointNs, blobs);
   }
 
   protected async _putWrites(threadId: string, checkpointNs: string, checkpointId: string, writes: WriteRecord[]): Promise<void> {
@@ -365,33 +367,21 @@ export class RedisSaver extends PersistSaver {
 
   // ---------------------------------------------------------------- reads
 
-  protected async _getCheckpoint(threadId: string, checkpointNs: string, checkpointId: string | undefined): Promise<StoredCheckpoint | undefined> {
+  /**
+   * The checkpoint (latest or by id) with its writes and blobs, one script call. `known` are blob references
+   * whose values core's codec holds: the script sends nothing for a reference among them (core fills it in).
+   */
+  protected async _getCheckpoint(
+    threadId: string,
+    checkpointNs: string,
+    checkpointId: string | undefined,
+    known?: ReadonlyArray<readonly [string, string]>,
+  ): Promise<StoredCheckpoint | undefined> {
     await this.ready();
     const args: RedisArg[] = [checkpointNs, checkpointId ?? "", this.readTtl];
-    const seen = this.hints(threadId, checkpointNs, args, false, 1);
+    if (known) for (const [c, k] of known) args.push(blobField(c, k));
     const raw = (await this.conn.eval(GET, [this.keys.thread(threadId)], args)) as Bundle;
-    return raw.length === 0 ? undefined : parseBundle(threadId, raw, seen, this.chains);
-  }
-
-  /**
-   * The chains this saver holds for a thread's namespace: the fields of each tip and the `depth - 1` links
-   * before it are added to a read's arguments (field, or (ns, field) with `withNs`), so the script's walks
-   * stop there; they are returned as the parser's known links. A page of a list reads checkpoints whose tips
-   * are consecutive links of one chain, hence a depth of the page size.
-   */
-  private hints(threadId: string, ns: string, args: RedisArg[], withNs: boolean, depth: number): SeenLinks {
-    const seen: SeenLinks = new Map();
-    for (const [channel, , tip] of this.chains.tips(threadId, ns)) {
-      let node: ChainNode | undefined = tip;
-      for (let d = 0; d < depth && node; d++, node = node.next) {
-        const k = seenKey(ns, channel, node.blob.version);
-        if (seen.has(k)) break;
-        if (withNs) args.push(ns);
-        args.push(blobField(channel, node.blob.version));
-        seen.set(k, node);
-      }
-    }
-    return seen;
+    return raw.length === 0 ? undefined : parseBundle(threadId, raw);
   }
 
   protected async _getWrites(threadId: string, checkpointNs: string, checkpointId: string): Promise<WriteRecord[]> {
@@ -414,7 +404,6 @@ export class RedisSaver extends PersistSaver {
     let remaining = query.limit ?? Number.POSITIVE_INFINITY;
     let cursorId: RedisArg = "";
     let cursorNs: RedisArg = "";
-    let first = true;
     for (;;) {
       const args: RedisArg[] = [
         query.checkpointNs !== undefined ? "1" : "0",
@@ -428,12 +417,11 @@ export class RedisSaver extends PersistSaver {
         fjson,
         this.readTtl,
       ];
-      const seen = this.hints(threadId, query.checkpointNs ?? "", args, true, Math.min(remaining, PAGE_SIZE) + 1);
       const [more, nextId, nextNs, rows] = (await this.conn.eval(LIST, [key], args)) as [number, Buffer, Buffer, unknown[]];
+      // One script sent each link once: bundles are parsed in the order it wrote them.
+      const seen: SeenLinks = new Map();
       for (const raw of rows) {
-        // The newest checkpoint's chains are remembered; older ones would push the thread's tips back.
-        const stored = parseBundle(threadId, raw, seen, first ? this.chains : undefined);
-        first = false;
+        const stored = parseBundle(threadId, raw, seen);
         if (check && !check(stored.record)) continue;
         yield stored;
         if (--remaining <= 0) return;
@@ -552,13 +540,11 @@ export class RedisSaver extends PersistSaver {
 
   protected async _deleteThreads(threadIds: string[]): Promise<void> {
     await this.ready();
-    for (const t of threadIds) this.chains.forgetThread(t);
     await Promise.all(threadIds.map((t) => this.changeThread(DELETE_THREAD, t, [t])));
   }
 
   protected async _pruneKeepLatest(threadIds: string[]): Promise<void> {
     await this.ready();
-    for (const t of threadIds) this.chains.forgetThread(t);
     await Promise.all(threadIds.map((t) => this.changeThread(PRUNE, t, [t])));
   }
 
@@ -575,7 +561,6 @@ export class RedisSaver extends PersistSaver {
         args.push(ns, id, runIds[i]);
       }
     });
-    for (const t of byThread.keys()) this.chains.forgetThread(t);
     await Promise.all([...byThread].map(([t, args]) => this.changeThread(DELETE_CHECKPOINTS, t, args)));
   }
 

@@ -329,21 +329,25 @@ local function walk_chain(bk, channel, key, out, seen)
 end
 
 -- {ns, member, writes, chain per ref}: each chain is the list of its blobs' values, newest first. Bundles of
--- one reply share a seen table per namespace, so a link is sent once per reply (see walk_chain).
-local function bundle(base, ns, m, seen)
-  local z = string.find(m, '\0', 1, true)
-  local out = {ns, m, redis.call('HGET', base .. ':w:' .. ns, string.sub(m, 1, z - 1)) or ''}
+-- one reply share a seen table per namespace, so a link is sent once per reply (see walk_chain). A ref whose
+-- blob field is in known (the caller holds its value) gets an empty chain.
+local function bundle(base, ns, m, seen, known)
+  local find, sub = string.find, string.sub
+  local z = find(m, '\0', 1, true)
+  local out = {ns, m, redis.call('HGET', base .. ':w:' .. ns, sub(m, 1, z - 1)) or ''}
   local refs = nth(m, 3, z + 1)
   if refs ~= '' then
     local bk = base .. ':b:' .. ns
     local pos, n = 1, #refs
     while pos <= n do
-      local c = string.find(refs, ':', pos, true)
-      local e = c + tonumber(string.sub(refs, pos, c - 1))
-      local c2 = string.find(refs, ':', e + 1, true)
-      local e2 = c2 + tonumber(string.sub(refs, e + 1, c2 - 1))
+      local c = find(refs, ':', pos, true)
+      local e = c + tonumber(sub(refs, pos, c - 1))
+      local c2 = find(refs, ':', e + 1, true)
+      local e2 = c2 + tonumber(sub(refs, e + 1, c2 - 1))
       local chain = {}
-      walk_chain(bk, string.sub(refs, c + 1, e), string.sub(refs, c2 + 1, e2), chain, seen)
+      if not (known and known[sub(refs, pos, e2)]) then
+        walk_chain(bk, sub(refs, c + 1, e), sub(refs, c2 + 1, e2), chain, seen)
+      end
       out[#out + 1] = chain
       pos = e2 + 1
     end
@@ -545,8 +549,8 @@ return 1
 );
 
 /**
- * getTuple: ARGV ns, id ('' = latest), refresh ttl ('0' = none), then the blob fields of chain tips the caller
- * already holds (walks stop there). Returns a bundle or {}.
+ * getTuple: ARGV ns, id ('' = latest), refresh ttl ('0' = none), then the blob fields of values the caller
+ * holds: a ref to one of them gets an empty chain. Returns a bundle or {}.
  */
 export const GET = script(
   "get",
@@ -556,9 +560,12 @@ local ns, id = ARGV[1], ARGV[2]
 local m
 if id == '' then m = latest(base, ns) else m = member_of(base .. ':cp:' .. ns, id) end
 if not m then return {} end
-local seen = {}
-for i = 4, #ARGV do seen[ARGV[i]] = true end
-local out = bundle(base, ns, m, seen)
+local known
+if #ARGV > 3 then
+  known = {}
+  for i = 4, #ARGV do known[ARGV[i]] = true end
+end
+local out = bundle(base, ns, m, nil, known)
 touch(base, ARGV[3])
 return out
 `,
@@ -568,8 +575,8 @@ return out
 /**
  * One page of a thread's checkpoints, newest first (id desc, then namespace asc).
  * ARGV: 1 '1' = one namespace / '0' = all, 2 ns, 3 only this id ('' = any), 4 before ('' = none),
- * 5 cursor id ('' = start), 6 cursor ns, 7 page size, 8 scan budget, 9 filter JSON ('' = none), 10 refresh ttl,
- * then (ns, blob field) pairs of chain tips the caller already holds. Returns {more, cursor id, cursor ns, bundles}. At most `budget` candidates are examined per call, so
+ * 5 cursor id ('' = start), 6 cursor ns, 7 page size, 8 scan budget, 9 filter JSON ('' = none), 10 refresh ttl.
+ * Returns {more, cursor id, cursor ns, bundles}. At most `budget` candidates are examined per call, so
  * a selective filter never turns one call into a scan of the whole thread.
  */
 export const LIST = script(
@@ -613,10 +620,6 @@ if #namespaces > 1 then
 end
 local rows, found, last = {}, 0, nil
 local examined, seen = 0, {}
-for i = 11, #ARGV, 2 do
-  seen[ARGV[i]] = seen[ARGV[i]] or {}
-  seen[ARGV[i]][ARGV[i + 1]] = true
-end
 for i = 1, #cand do
   if examined >= budget or found >= limit then break end
   examined = i

@@ -220,35 +220,44 @@ for (const target of targets) {
       }
     });
 
-    it("a saver does not fetch again the chain links it wrote or read; other instances' new links are fetched", async () => {
+    it("a read does not fetch the chain of a value core's codec holds; a chain extended elsewhere is read whole", async () => {
       const writer = await saverWith({ linearStorage: { snapshotEvery: 50 } });
-      const thread = `cache-${uuid6(-1)}`;
+      const thread = `known-${uuid6(-1)}`;
       const messages = Array.from({ length: 14 }, (_, i) => ({ role: "user", content: `message ${i}` }));
       let config: RunnableConfig = { configurable: { thread_id: thread, checkpoint_ns: "" } };
       let v: string | undefined;
       const step = async (saver: RedisSaver, i: number) => {
         v = String(saver.getNextVersion(v));
-        config = await saver.put(config, checkpoint({ messages: messages.slice(0, i + 1) }, { messages: v }), { source: "loop", step: i, parents: {} }, { messages: v });
+        config = await saver.put(config, checkpoint({ messages: messages.slice(0, i + 1), n: i }, { messages: v, n: v }), { source: "loop", step: i, parents: {} }, { messages: v, n: v });
       };
       for (let i = 0; i < 10; i++) await step(writer, i);
       const blobKey = `{${keyPrefix}:t:${thread}}:b:`;
-      const fields = await admin.hkeys(blobKey);
-      expect(fields).toHaveLength(10);
-      // Remove the snapshot and the first links behind the saver's back: it holds them, a cold instance does not.
-      const older = fields.filter((f) => !f.includes("~") || /~0[1-5]~/.test(f));
-      expect(older).toHaveLength(6);
-      const saved = await Promise.all(older.map((f) => admin.hgetBuffer(blobKey, f)));
-      await admin.hdel(blobKey, ...older);
-      expect((await writer.getTuple(config))?.checkpoint.channel_values.messages).toEqual(messages.slice(0, 10));
+      const chainFields = (await admin.hkeys(blobKey)).filter((f) => f.startsWith("8:messages"));
+      expect(chainFields).toHaveLength(10);
+      const saved = await Promise.all(chainFields.map((f) => admin.hgetBuffer(blobKey, f)));
+      // Hides the links before the writer's tip (`~09~`): a read that needs the chain finds it broken.
+      const hide = () => admin.hdel(blobKey, ...chainFields.filter((f) => !f.includes("~09~")));
+      const restore = async () => {
+        for (let i = 0; i < chainFields.length; i++) await admin.hset(blobKey, chainFields[i], saved[i]!);
+      };
+      // The writer holds the latest `messages`: with its chain broken, its reads still work, and the
+      // other channel (not a chain: no value held by the codec for it) is still read from Redis.
+      await hide();
+      const own = await writer.getTuple(config);
+      expect(own?.checkpoint.channel_values).toEqual({ messages: messages.slice(0, 10), n: 9 });
+      expect((await writer.getTuple({ configurable: { thread_id: thread } }))?.checkpoint.channel_values.messages).toEqual(messages.slice(0, 10));
+      // A saver that does not hold it needs the chain.
       const cold = await saverWith();
       await expect(cold.getTuple(config)).rejects.toThrow(/missing link/);
-      // Another instance extends the chain; the first saver fetches only the new links.
-      for (let i = 0; i < 6; i++) await admin.hset(blobKey, older[i], saved[i]!);
-      const other = await saverWith({ linearStorage: { snapshotEvery: 50 } });
-      await other.getTuple(config);
-      for (let i = 10; i < 14; i++) await step(other, i);
-      await admin.hdel(blobKey, ...older);
+      await restore();
+      expect((await cold.getTuple(config))?.checkpoint.channel_values.messages).toEqual(messages.slice(0, 10));
+      // Another instance extends the chain: the writer does not hold the new tip and reads the whole chain.
+      for (let i = 10; i < 14; i++) await step(cold, i);
       expect((await writer.getTuple({ configurable: { thread_id: thread } }))?.checkpoint.channel_values.messages).toEqual(messages);
+      // Having read it, the writer holds the new tip.
+      await hide();
+      expect((await writer.getTuple({ configurable: { thread_id: thread } }))?.checkpoint.channel_values.messages).toEqual(messages);
+      await restore();
       const listed = await collect(writer.list({ configurable: { thread_id: thread } }, { limit: 3 }));
       expect(listed.map((t) => (t.checkpoint.channel_values.messages as unknown[]).length)).toEqual([14, 13, 12]);
     });
