@@ -109,6 +109,11 @@ function runIdOf(row: Row): string | null {
   return typeof runId === "string" ? runId : null;
 }
 
+function isKnown(known: ReadonlyArray<readonly [string, string]>, channel: string, key: string): boolean {
+  for (const [c, k] of known) if (k === key && c === channel) return true;
+  return false;
+}
+
 /** Index of the row with this id, or `-(insertion point) - 1`. */
 function search(rows: readonly Row[], id: string): number {
   let lo = 0;
@@ -234,7 +239,8 @@ export class MemorySaver extends PersistSaver {
     return space.loose?.get(`${channel}\u0000${key}`);
   }
 
-  private stored(threadId: string, ns: string, space: Namespace, rows: readonly Row[], i: number): StoredCheckpoint {
+  /** The stored checkpoint `rows[i]`, without the chains of the `[channel, key]` blobs the caller holds (`known`). */
+  private stored(threadId: string, ns: string, space: Namespace, rows: readonly Row[], i: number, known?: ReadonlyArray<readonly [string, string]>): StoredCheckpoint {
     const row = rows[i];
     const refs = row.refs;
     const blobRefs: Array<[string, string]> = [];
@@ -242,14 +248,15 @@ export class MemorySaver extends PersistSaver {
     for (let j = 0; j < refs.length; j += 2) {
       const channel = refs[j] as string;
       const ref = refs[j + 1];
+      const key = typeof ref === "string" ? ref : ref.key;
+      blobRefs.push([channel, key]);
+      if (known !== undefined && isKnown(known, channel, key)) continue;
       let blob: Blob | undefined;
       if (typeof ref === "string") {
-        blobRefs.push([channel, ref]);
         blob = this.findBlob(space, channel, ref);
         if (blob === undefined) continue;
         refs[j + 1] = blob;
       } else {
-        blobRefs.push([channel, ref.key]);
         blob = ref;
       }
       // The chain, newest first, down to its base snapshot (or to a missing link: decode reports it).
@@ -361,12 +368,17 @@ export class MemorySaver extends PersistSaver {
     }
   }
 
-  protected async _getCheckpoint(threadId: string, ns: string, checkpointId: string | undefined): Promise<StoredCheckpoint | undefined> {
+  protected async _getCheckpoint(
+    threadId: string,
+    ns: string,
+    checkpointId: string | undefined,
+    known?: ReadonlyArray<readonly [channel: string, key: string]>,
+  ): Promise<StoredCheckpoint | undefined> {
     const space = this.thread(threadId, "read")?.namespaces.get(ns);
     if (!space || space.rows.length === 0) return undefined;
     const rows = space.rows;
     const i = checkpointId === undefined ? rows.length - 1 : search(rows, checkpointId);
-    return i >= 0 ? this.stored(threadId, ns, space, rows, i) : undefined;
+    return i >= 0 ? this.stored(threadId, ns, space, rows, i, known) : undefined;
   }
 
   protected async *_list(query: ListQuery): AsyncIterable<StoredCheckpoint> {
