@@ -4,6 +4,8 @@
  * package (plain values) read back unchanged.
  */
 
+import { packJsonText, unpackJsonText, utf8Bytes } from "@langgraph-persist/core";
+
 /** The serde type nearly every value has; stored as NULL. */
 const DEFAULT_TYPE = "json";
 
@@ -15,6 +17,29 @@ export function storedType(type: string): string | null {
 /** A stored serde type back. */
 export function loadedType(stored: string | null): string {
   return stored ?? DEFAULT_TYPE;
+}
+
+const textDecoder = new TextDecoder();
+
+/**
+ * The `checkpoint` column. JSON (every row but those of a custom serde) is stored as TEXT with core's
+ * fragment dictionary (`packJsonText`: the checkpoint format's keys, channel names and version padding
+ * become one control character each); the storage class marks it, so `checkpoint_type` stays NULL and
+ * other values keep their BLOB. JSON holding control characters (not compact), and every row of a
+ * database whose text encoding is not UTF-8 (where TEXT would take two bytes a character), stay BLOBs.
+ */
+export function storedCheckpoint(type: string, data: Uint8Array, utf8: boolean): { type: string | null; value: string | Buffer } {
+  if (type === DEFAULT_TYPE && utf8) {
+    const packed = packJsonText(textDecoder.decode(data));
+    if (packed !== undefined) return { type: null, value: packed };
+  }
+  return { type: storedType(type), value: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/** The `checkpoint` column back: its serde type and bytes. */
+export function loadedCheckpoint(type: string | null, value: string | Uint8Array): { type: string; data: Uint8Array } {
+  if (typeof value === "string") return { type: DEFAULT_TYPE, data: utf8Bytes(unpackJsonText(value)) };
+  return { type: loadedType(type), data: new Uint8Array(value.buffer, value.byteOffset, value.byteLength) };
 }
 
 /**

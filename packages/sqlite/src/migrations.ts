@@ -120,6 +120,10 @@ export function saverMigrations(tables: SaverTables): string[] {
       `CREATE INDEX ${quoteIdent(`${tables.threads}_latest_idx`)} ON ${t("threads")} (checkpoint_id DESC, thread_id) WHERE checkpoint_id IS NOT NULL;
        CREATE INDEX ${quoteIdent(`${tables.threads}_expiry_idx`)} ON ${t("threads")} (expires_at) WHERE expires_at IS NOT NULL;`,
     ].join("\n"),
+    // v3: the checkpoint column may hold TEXT, JSON packed with core's fragment dictionary
+    // (`storedCheckpoint` in encoding.ts). The tables do not change: the version keeps packages that
+    // read the column as bytes only away from a file that has such rows.
+    `-- v3: packed checkpoint JSON (no table changes)`,
   ];
 }
 

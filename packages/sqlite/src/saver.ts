@@ -15,7 +15,7 @@ import {
 import type { Statement } from "better-sqlite3";
 import { SqliteConnection, mapSqliteError, resolveConnectionOptions, type SqliteDatabase } from "./connection.js";
 import { saverMigrations } from "./migrations.js";
-import { loadedParent, loadedRefs, loadedType, storedParent, storedRefs, storedType } from "./encoding.js";
+import { loadedCheckpoint, loadedParent, loadedRefs, loadedType, storedCheckpoint, storedParent, storedRefs, storedType } from "./encoding.js";
 import type { SqliteSaverOptions } from "./options.js";
 import { EXPIRED_THREAD, listSql, listThreadsSql, saverSql, saverTableNames, type ListPosition, type PageShape, type SaverStatements, type SaverTables } from "./sql.js";
 
@@ -52,7 +52,7 @@ interface ThreadRow {
   checkpoint_ns: string;
   checkpoint_id: string;
   checkpoint_type: string | null;
-  checkpoint: Buffer;
+  checkpoint: Buffer | string;
   metadata_type: string | null;
   metadata: Buffer;
   metadata_json: string;
@@ -201,7 +201,7 @@ export class SqliteSaver extends PersistSaver {
             checkpointNs: r[2],
             checkpointId: r[3] as string,
             parentCheckpointId: loadedParent(r[3] as string, r[4]),
-            checkpoint: { type: loadedType(r[5] as string | null), data: bytes(r[6] as Buffer) },
+            checkpoint: loadedCheckpoint(r[5] as string | null, r[6] as string | Buffer),
             metadata: { type: loadedType(r[7] as string | null), data: bytes(r[8] as Buffer) },
             metadataJson: r[9] as string,
             runId: r[10] as string | null,
@@ -297,13 +297,14 @@ export class SqliteSaver extends PersistSaver {
       blobMeta = JSON.stringify(meta);
       blobData = Buffer.concat(blobs.map((b) => b.data));
     }
+    const checkpoint = storedCheckpoint(record.checkpoint.type, record.checkpoint.data, this.isUtf8);
     const params = {
       thread,
       ns: record.checkpointNs,
       id: record.checkpointId,
       parent: storedParent(record.checkpointId, record.parentCheckpointId),
-      checkpointType: storedType(record.checkpoint.type),
-      checkpoint: blob(record.checkpoint.data),
+      checkpointType: checkpoint.type,
+      checkpoint: checkpoint.value,
       metadataType: storedType(record.metadata.type),
       metadata: blob(record.metadata.data),
       metadataJson: record.metadataJson,
@@ -467,7 +468,7 @@ export class SqliteSaver extends PersistSaver {
         threadId: row.thread_id,
         checkpointId: row.checkpoint_id,
         checkpointNs: row.checkpoint_ns,
-        checkpoint: { type: loadedType(row.checkpoint_type), data: bytes(row.checkpoint) },
+        checkpoint: loadedCheckpoint(row.checkpoint_type, row.checkpoint),
         metadata: { type: loadedType(row.metadata_type), data: bytes(row.metadata) },
         metadataJson: row.metadata_json,
       });

@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { loadedParent, loadedRefs, loadedType, refsJson, storedParent, storedRefs, storedType } from "../src/encoding.js";
+import { loadedCheckpoint, loadedParent, loadedRefs, loadedType, refsJson, storedCheckpoint, storedParent, storedRefs, storedType } from "../src/encoding.js";
 
 describe("column encodings", () => {
   it("types: json is stored as NULL, every other type as is", () => {
@@ -9,6 +9,31 @@ describe("column encodings", () => {
     for (const t of ["bytes", "empty", "+abc", "JSON", ""]) {
       expect(storedType(t)).toBe(t);
       expect(loadedType(storedType(t))).toBe(t);
+    }
+  });
+
+  it("checkpoint JSON is packed into TEXT with the fragment dictionary; anything else stays a BLOB; all read back exactly", () => {
+    const utf8 = (t: string) => new TextEncoder().encode(t);
+    const json = '{"v":4,"ts":"2025-01-01T00:00:01.000Z","channel_versions":{"messages":"000000000002.abcd1234"},"versions_seen":{"chat":{"messages":"000000000001.abcd1234"}},"é":"\u{1F600}\\u0001"}';
+    const packed = storedCheckpoint("json", utf8(json), true);
+    expect(packed.type).toBeNull();
+    expect(typeof packed.value).toBe("string");
+    expect((packed.value as string).length).toBeLessThan(json.length * 0.6);
+    expect(new TextDecoder().decode(loadedCheckpoint(packed.type, packed.value).data)).toBe(json);
+    expect(loadedCheckpoint(packed.type, packed.value).type).toBe("json");
+    // Not compact JSON (a raw control character), another serde type, a UTF-16 database: bytes as they are.
+    const cases: Array<[string, Uint8Array, boolean]> = [
+      ["json", utf8('{\n  "v": 4\n}'), true],
+      ["bytes", new Uint8Array([0, 1, 0xff, 0x7b]), true],
+      ["json", utf8(json), false],
+    ];
+    for (const [type, data, isUtf8] of cases) {
+      const stored = storedCheckpoint(type, data, isUtf8);
+      expect(Buffer.isBuffer(stored.value)).toBe(true);
+      expect(stored.type).toBe(storedType(type));
+      const loaded = loadedCheckpoint(stored.type, stored.value);
+      expect(loaded.type).toBe(type);
+      expect(Array.from(loaded.data)).toEqual(Array.from(data));
     }
   });
 

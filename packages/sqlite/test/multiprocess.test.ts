@@ -61,7 +61,7 @@ describe("several processes on one database file", () => {
 
     const db = new Database(file, { readonly: true });
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(db.prepare("SELECT v FROM checkpoint_migrations").all()).toEqual([{ v: 1 }, { v: 2 }]);
+    expect(db.prepare("SELECT v FROM checkpoint_migrations").all()).toEqual([{ v: 1 }, { v: 2 }, { v: 3 }]);
     expect(db.prepare("SELECT v FROM store_migrations").all()).toEqual([{ v: 1 }]);
     db.close();
   }, 120_000);
@@ -71,7 +71,7 @@ describe("several processes on one database file", () => {
     const outputs = await Promise.all(Array.from({ length: 10 }, (_, i) => child(["write", file, `s${i}`, "1"])));
     expect(outputs.map((o) => (JSON.parse(o) as { ids: string[] }).ids)).toHaveLength(10);
     const db = new Database(file, { readonly: true });
-    expect(db.prepare("SELECT v FROM checkpoint_migrations").all()).toEqual([{ v: 1 }, { v: 2 }]);
+    expect(db.prepare("SELECT v FROM checkpoint_migrations").all()).toEqual([{ v: 1 }, { v: 2 }, { v: 3 }]);
     expect(db.prepare("SELECT v FROM store_migrations").all()).toEqual([{ v: 1 }]);
     expect((db.prepare("SELECT COUNT(DISTINCT thread_id) AS n FROM checkpoints").get() as { n: number }).n).toBe(10);
     db.close();

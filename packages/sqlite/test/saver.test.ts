@@ -5,7 +5,7 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import { SqliteSaver, SqliteStore, type SqliteDatabase } from "../src/index.js";
-import { loadedRefs } from "../src/encoding.js";
+import { loadedCheckpoint, loadedRefs } from "../src/encoding.js";
 import { saverSql, saverTableNames } from "../src/sql.js";
 import { StatementLog, collect, config, metadata, writeChain } from "./helpers.js";
 
@@ -284,7 +284,13 @@ describe("saver: blob bytes, encodings and upgrades", () => {
     expect(Buffer.isBuffer(rows[1].parent) && (rows[1].parent as Buffer).length < ids[0].length).toBe(true);
     expect(rows.every((r) => !(r.blob_refs as string).startsWith("["))).toBe(true);
     expect(count(raw, "SELECT COUNT(*) AS n FROM checkpoint_blobs WHERE type IS NULL")).toBeGreaterThan(0);
+    // The checkpoint JSON is packed into TEXT: the format's keys and version padding are one character each.
+    const packed = raw.prepare("SELECT checkpoint FROM checkpoints").pluck().all() as string[];
+    expect(packed.every((c) => typeof c === "string" && !c.includes('"channel_versions"'))).toBe(true);
+    expect(packed.every((c) => c.length < loadedCheckpoint(null, c).data.length * 0.8)).toBe(true);
     const tuple = await new SqliteSaver(raw).getTuple(config("t", ids[2]));
+    expect(Object.keys(tuple!.checkpoint.channel_versions).sort()).toEqual(["counter", "messages"]);
+    expect(tuple!.checkpoint.versions_seen).toEqual({});
     expect(tuple?.parentConfig?.configurable?.checkpoint_id).toBe(ids[1]);
     expect(tuple?.metadata).toEqual(metadata(2, { parity: "even" }));
     expect((await saver.listThreads())[0].metadata).toEqual(metadata(2, { parity: "even" }));
@@ -304,7 +310,7 @@ describe("saver: blob bytes, encodings and upgrades", () => {
     const old = new Database(":memory:");
     const { saverMigrations } = await import("../src/migrations.js");
     const { saverTableNames } = await import("../src/sql.js");
-    const { loadedParent, loadedRefs, loadedType } = await import("../src/encoding.js");
+    const { loadedParent, loadedType } = await import("../src/encoding.js");
     old.exec("CREATE TABLE checkpoint_migrations (v INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
     old.exec(saverMigrations(saverTableNames(""))[0]);
     old.prepare("INSERT INTO checkpoint_migrations VALUES (1, 0)").run();
@@ -313,6 +319,7 @@ describe("saver: blob bytes, encodings and upgrades", () => {
         ...r,
         parent: loadedParent(r.checkpoint_id as string, r.parent_checkpoint_id),
         ct: loadedType(r.checkpoint_type as string | null),
+        checkpoint: Buffer.from(loadedCheckpoint(r.checkpoint_type as string | null, r.checkpoint as string | Buffer).data),
         mt: loadedType(r.metadata_type as string | null),
         refs: JSON.stringify(loadedRefs(r.blob_refs as string)),
       });
@@ -328,7 +335,7 @@ describe("saver: blob bytes, encodings and upgrades", () => {
 
     const upgraded = new SqliteSaver(old);
     await upgraded.setup();
-    expect(old.prepare("SELECT v FROM checkpoint_migrations ORDER BY v").all()).toEqual([{ v: 1 }, { v: 2 }]);
+    expect(old.prepare("SELECT v FROM checkpoint_migrations ORDER BY v").all()).toEqual([{ v: 1 }, { v: 2 }, { v: 3 }]);
     expect(old.prepare("SELECT sql FROM sqlite_schema WHERE name = 'checkpoint_blobs'").pluck().get()).toMatch(/WITHOUT ROWID/);
     const listed = await collect(upgraded.list({ configurable: { thread_id: "t" } }));
     expect(listed.map((t) => [t.config, t.parentConfig, t.checkpoint, t.metadata, t.pendingWrites])).toEqual(
@@ -340,6 +347,51 @@ describe("saver: blob bytes, encodings and upgrades", () => {
     expect((await upgraded.getTuple(config("t")))?.checkpoint.channel_values.messages).toEqual(["message 0", "message 1"]);
     expect((await upgraded.getTuple(config("t", undefined, "child:1")))?.checkpoint.channel_values.messages).toEqual(["message 0", "message 1"]);
     expect(ids).toHaveLength(6);
+    await upgraded.close();
+    await writer.close();
+    old.close();
+    source.close();
+  });
+});
+
+describe("saver: schema version 3", () => {
+  it("a version-2 file (checkpoint JSON as BLOBs) is upgraded in place: old rows read back, new rows are packed", async () => {
+    const source = new Database(":memory:");
+    const writer = new SqliteSaver(source);
+    await writer.setup();
+    await writeChain(writer, "t", 4);
+    const expected = await collect(writer.list(config("t")));
+    const { saverMigrations } = await import("../src/migrations.js");
+
+    const old = new Database(":memory:");
+    old.exec("CREATE TABLE checkpoint_migrations (v INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    const [v1, v2] = saverMigrations(saverTableNames(""));
+    old.exec(v1);
+    old.exec(v2);
+    old.prepare("INSERT INTO checkpoint_migrations VALUES (1, 0), (2, 0)").run();
+    for (const table of ["checkpoints", "checkpoint_blobs", "checkpoint_writes", "checkpoint_threads"]) {
+      for (const r of source.prepare(`SELECT * FROM ${table}`).all() as Array<Record<string, unknown>>) {
+        // Version 2 stored the checkpoint's JSON bytes as they are.
+        if (table === "checkpoints") r.checkpoint = Buffer.from(loadedCheckpoint(r.checkpoint_type as string | null, r.checkpoint as string).data);
+        old.prepare(`INSERT INTO ${table} VALUES (${Object.keys(r).map((k) => `@${k}`).join(", ")})`).run(r);
+      }
+    }
+    expect(count(old, "SELECT COUNT(*) AS n FROM checkpoints WHERE typeof(checkpoint) = 'blob'")).toBe(4);
+
+    const upgraded = new SqliteSaver(old);
+    await upgraded.setup();
+    expect(old.prepare("SELECT v FROM checkpoint_migrations ORDER BY v").pluck().all()).toEqual([1, 2, 3]);
+    const listed = await collect(upgraded.list(config("t")));
+    expect(listed.map((t) => [t.config, t.checkpoint, t.metadata, t.pendingWrites])).toEqual(expected.map((t) => [t.config, t.checkpoint, t.metadata, t.pendingWrites]));
+    await writeChain(upgraded, "t", 2);
+    expect(count(old, "SELECT COUNT(*) AS n FROM checkpoints WHERE typeof(checkpoint) = 'text'")).toBe(2);
+    expect((await collect(upgraded.list(config("t"))))).toHaveLength(6);
+    expect((await upgraded.listThreads())[0].checkpointId).toBe((await upgraded.getTuple(config("t")))?.checkpoint.id);
+
+    // A package that knows only version 2 would read TEXT as bytes: the version keeps it off the file.
+    const { SqliteConnection } = await import("../src/connection.js");
+    const olderPackage = new SqliteConnection("test", old, { busyTimeoutMs: 0, wal: false, tablePrefix: "" });
+    expect(() => olderPackage.migrate("checkpoint_migrations", [v1, v2])).toThrow(/newer than this package knows/);
     await upgraded.close();
     await writer.close();
     old.close();
