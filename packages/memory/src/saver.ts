@@ -63,8 +63,8 @@ class Row {
 class Namespace {
   /** Checkpoints in ascending id order: the latest is the last, `list` walks backwards. */
   rows: Row[] = [];
-  /** checkpoint id → `taskId \0 idx` → write. */
-  writes: Map<string, Map<string, WriteRecord>> | undefined = undefined;
+  /** checkpoint id → its pending writes, in the order they were first stored. */
+  writes: Map<string, WriteRecord[]> | undefined = undefined;
   /** `channel \0 key` → blobs a put stored that its checkpoint does not reference (rare). */
   loose: Map<string, Blob> | undefined = undefined;
 }
@@ -107,6 +107,21 @@ function runIdOf(row: Row): string | null {
   if (!json.includes('"run_id"')) return null;
   const runId = (JSON.parse(json) as Record<string, unknown>).run_id;
   return typeof runId === "string" ? runId : null;
+}
+
+/** Position lookups of long write lists (a checkpoint with many tasks); short lists are scanned. */
+const writeIndexes = new WeakMap<WriteRecord[], Map<string, number>>();
+const SCAN_WRITES = 32;
+
+/** Position of the write with `w`'s task id and index in `list`, or -1. */
+function writeIndex(list: WriteRecord[], w: WriteRecord): number {
+  if (list.length <= SCAN_WRITES) {
+    for (let i = 0; i < list.length; i++) if (list[i].idx === w.idx && list[i].taskId === w.taskId) return i;
+    return -1;
+  }
+  let index = writeIndexes.get(list);
+  if (!index) writeIndexes.set(list, (index = new Map(list.map((x, i) => [`${x.taskId}\u0000${x.idx}`, i]))));
+  return index.get(`${w.taskId}\u0000${w.idx}`) ?? -1;
 }
 
 function isKnown(known: ReadonlyArray<readonly [string, string]>, channel: string, key: string): boolean {
@@ -285,7 +300,7 @@ export class MemorySaver extends PersistSaver {
       blobRefs,
     };
     const writes = space.writes?.get(row.id);
-    return { record, blobs, writes: writes ? [...writes.values()] : (NO_WRITES as WriteRecord[]) };
+    return { record, blobs, writes: writes ? writes.slice() : (NO_WRITES as WriteRecord[]) };
   }
 
   protected async _putCheckpoint(record: CheckpointRecord, blobs: BlobRecord[]): Promise<void> {
@@ -359,12 +374,16 @@ export class MemorySaver extends PersistSaver {
   protected async _putWrites(threadId: string, ns: string, checkpointId: string, writes: WriteRecord[]): Promise<void> {
     const space = this.space(this.thread(threadId, "write")!, ns);
     space.writes ??= new Map();
-    let m = space.writes.get(checkpointId);
-    if (!m) space.writes.set(checkpointId, (m = new Map()));
+    let list = space.writes.get(checkpointId);
+    if (!list) space.writes.set(checkpointId, (list = []));
     for (const w of writes) {
-      const wk = `${w.taskId}\u0000${w.idx}`;
-      if (w.idx >= 0 && m.has(wk)) continue;
-      m.set(wk, w);
+      const at = writeIndex(list, w);
+      if (at < 0) {
+        list.push(w);
+        writeIndexes.get(list)?.set(`${w.taskId}\u0000${w.idx}`, list.length - 1);
+      } else if (w.idx < 0) {
+        list[at] = w;
+      }
     }
   }
 
@@ -435,7 +454,7 @@ export class MemorySaver extends PersistSaver {
   }
 
   protected async _getWrites(threadId: string, ns: string, checkpointId: string): Promise<WriteRecord[]> {
-    return [...(this.thread(threadId, "read")?.namespaces.get(ns)?.writes?.get(checkpointId)?.values() ?? [])];
+    return this.thread(threadId, "read")?.namespaces.get(ns)?.writes?.get(checkpointId)?.slice() ?? [];
   }
 
   protected async _deleteThreads(threadIds: string[]): Promise<void> {
@@ -467,7 +486,7 @@ export class MemorySaver extends PersistSaver {
       }
       if (from.writes) {
         to.writes ??= new Map();
-        for (const [id, m] of from.writes) to.writes.set(id, new Map(m));
+        for (const [id, list] of from.writes) to.writes.set(id, list.slice());
       }
       if (from.loose) {
         to.loose ??= new Map();

@@ -19,7 +19,7 @@ const saver: SaverHarness<MemorySaver> = {
   },
   async countThreadArtifacts(s, threadId) {
     type Blob = { key: string; prev?: Blob };
-    type Space = { rows: Array<{ refs: Array<string | Blob> }>; writes?: Map<string, Map<string, unknown>>; loose?: Map<string, Blob> };
+    type Space = { rows: Array<{ refs: Array<string | Blob> }>; writes?: Map<string, unknown[]>; loose?: Map<string, Blob> };
     const thread = (s.data as unknown as { threads: Map<string, { namespaces: Map<string, Space> }> }).threads.get(threadId);
     if (!thread) return 0;
     let n = 0;
@@ -31,7 +31,7 @@ const saver: SaverHarness<MemorySaver> = {
         for (const ref of row.refs) for (let b = typeof ref === "string" ? undefined : ref; b && !blobs.has(b); b = b.prev) blobs.add(b);
       }
       n += blobs.size + (space.loose?.size ?? 0);
-      for (const m of space.writes?.values() ?? []) n += m.size;
+      for (const list of space.writes?.values() ?? []) n += list.length;
     }
     return n;
   },

@@ -120,6 +120,21 @@ describe("MemorySaver layout", () => {
     expect((await collect(custom.list(config("t")))).map((t) => t.parentConfig?.configurable?.checkpoint_id)).toEqual([b]);
   });
 
+  it("a checkpoint with many tasks keeps the first write of each (task, index) and the last special write", async () => {
+    const saver = new MemorySaver();
+    const [a] = ids(1);
+    const cfg = await saver.put(config("t"), checkpoint(a, {}, {}), { source: "input", step: -1, parents: {} }, {});
+    for (let round = 0; round < 2; round++) {
+      for (let task = 0; task < 40; task++) {
+        await saver.putWrites(cfg, [["out", `${task}-${round}`], ["__error__", `error ${task}-${round}`]], `task-${String(task).padStart(2, "0")}`);
+      }
+    }
+    const writes = (await saver.getTuple(cfg))!.pendingWrites!;
+    expect(writes).toHaveLength(80);
+    const byTask = (task: number) => writes.filter(([t]) => t === `task-${String(task).padStart(2, "0")}`).map(([, c, v]) => [c, v]);
+    for (const task of [0, 20, 39]) expect(byTask(task)).toEqual([["__error__", `error ${task}-1`], ["out", `${task}-0`]]);
+  });
+
   it("stores each appended message once: blobs hold the messages, not a copy per checkpoint", async () => {
     const saver = new MemorySaver();
     await grow(saver, "t", 60);
