@@ -246,50 +246,69 @@ function newerLatest(current: string, incomingNs: string, incomingId: string): s
  *
  * Two shapes with the same parameters:
  * - `fast` writes nothing when the thread's TTL has passed (but the sweeper has not removed it yet)
- *   and returns `expired`; the saver then sends the `purge` shape. Without the purge steps the common
- *   statement has less to plan and start.
+ *   and returns `expired`; the saver then sends the `purge` shape. The thread index upsert runs first
+ *   and is the expiry check: it touches only a live row (or inserts a new one) and returns it, and the
+ *   blob and checkpoint inserts run only when it did. Only when it left a live row alone (this
+ *   checkpoint is not the thread's latest and the expiry is kept) does the statement look the thread up
+ *   again. So the common put probes the thread index once and has no purge steps to plan and start.
  * - `purge` first deletes the expired thread's rows, so the thread starts over instead of
  *   resurrecting expired checkpoints.
  */
 export function putCheckpoint(n: Names, shape: "fast" | "purge"): string {
   const [thread, ns, id, now, exp] = ["$1::text", "$2::text", "$3::text", "$4::timestamptz", "$5::timestamptz"];
-  const live = shape === "fast" ? "WHERE NOT EXISTS (SELECT 1 FROM expired)" : "";
-  const head =
-    shape === "fast"
-      ? `WITH expired AS (
-    SELECT 1 FROM ${n.threads} WHERE thread_id = ${thread} AND expires_at <= ${now}
-  )`
-      : `WITH ${purgeExpired(n, thread, now)}`;
-  // The thread index moves to this checkpoint when it is the thread's latest (or the thread had
-  // expired); the row is rewritten only when that or its expiry changes.
-  const fresh = `(cur.expires_at <= ${now} OR ${newerLatest("cur", "excluded.latest_checkpoint_ns", "excluded.latest_checkpoint_id")})`;
-  return `${head}, new_blobs AS (
-    INSERT INTO ${n.blobs} (thread_id, checkpoint_ns, channel, version, type, blob)
+  const insertBlobs = (where: string) => `INSERT INTO ${n.blobs} (thread_id, checkpoint_ns, channel, version, type, blob)
     SELECT ${thread}, ${ns}, u.channel, u.version, u.type, substring($19::bytea FROM u.off + 1 FOR u.len)
     FROM unnest($14::text[], $15::text[], $16::text[], $17::integer[], $18::integer[]) AS u(channel, version, type, off, len)
-    ${live}
-    ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING
-  ), new_checkpoint AS (
-    INSERT INTO ${n.checkpoints} (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id, checkpoint_type,
+    ${where}
+    ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING`;
+  const insertCheckpoint = (where: string) => `INSERT INTO ${n.checkpoints} (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id, checkpoint_type,
                                   checkpoint, metadata_type, metadata, metadata_json, blob_refs)
     SELECT ${thread}, ${ns}, ${id}, $6::text, $7::text, $8::text, $9::bytea, $10::text, $11::bytea, $12::json, $13::json
-    ${live}
+    ${where}
     ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
       parent_checkpoint_id = excluded.parent_checkpoint_id, run_id = excluded.run_id,
       checkpoint_type = excluded.checkpoint_type, checkpoint = excluded.checkpoint,
       metadata_type = excluded.metadata_type, metadata = excluded.metadata,
-      metadata_json = excluded.metadata_json, blob_refs = excluded.blob_refs
+      metadata_json = excluded.metadata_json, blob_refs = excluded.blob_refs`;
+  const newer = newerLatest("cur", "excluded.latest_checkpoint_ns", "excluded.latest_checkpoint_id");
+  if (shape === "fast") {
+    // The thread index moves to this checkpoint when it is the thread's latest; the row is rewritten
+    // only when that or its expiry changes, and never when the thread has expired.
+    return `WITH thread AS (
+    INSERT INTO ${n.threads} AS cur (thread_id, latest_checkpoint_ns, latest_checkpoint_id, expires_at)
+    VALUES (${thread}, ${ns}, ${id}, ${exp})
+    ON CONFLICT (thread_id) DO UPDATE SET
+      latest_checkpoint_ns = CASE WHEN ${newer} THEN excluded.latest_checkpoint_ns ELSE cur.latest_checkpoint_ns END,
+      latest_checkpoint_id = CASE WHEN ${newer} THEN excluded.latest_checkpoint_id ELSE cur.latest_checkpoint_id END,
+      expires_at = COALESCE(${exp}, cur.expires_at)
+    WHERE (cur.expires_at IS NULL OR cur.expires_at > ${now}) AND (${newer} OR ${exp} IS NOT NULL)
+    RETURNING 1
+  ), live AS (
+    SELECT EXISTS (SELECT 1 FROM thread)
+        OR NOT EXISTS (SELECT 1 FROM ${n.threads} WHERE thread_id = ${thread} AND expires_at <= ${now}) AS live
+  ), new_blobs AS (
+    ${insertBlobs("WHERE (SELECT live FROM live)")}
+  ), new_checkpoint AS (
+    ${insertCheckpoint("WHERE (SELECT live FROM live)")}
+  )
+  SELECT NOT (SELECT live FROM live) AS expired`;
+  }
+  // After the purge the thread starts over: its index row points at this checkpoint.
+  const fresh = `(cur.expires_at <= ${now} OR ${newer})`;
+  return `WITH ${purgeExpired(n, thread, now)}, new_blobs AS (
+    ${insertBlobs("")}
+  ), new_checkpoint AS (
+    ${insertCheckpoint("")}
   ), thread AS (
     INSERT INTO ${n.threads} AS cur (thread_id, latest_checkpoint_ns, latest_checkpoint_id, expires_at)
     SELECT ${thread}, ${ns}, ${id}, ${exp}
-    ${live}
     ON CONFLICT (thread_id) DO UPDATE SET
       latest_checkpoint_ns = CASE WHEN ${fresh} THEN excluded.latest_checkpoint_ns ELSE cur.latest_checkpoint_ns END,
       latest_checkpoint_id = CASE WHEN ${fresh} THEN excluded.latest_checkpoint_id ELSE cur.latest_checkpoint_id END,
       expires_at = COALESCE(${exp}, CASE WHEN cur.expires_at <= ${now} THEN NULL ELSE cur.expires_at END)
     WHERE ${fresh} OR ${exp} IS NOT NULL
   )
-  SELECT ${shape === "fast" ? "EXISTS (SELECT 1 FROM expired)" : "false"} AS expired`;
+  SELECT false AS expired`;
 }
 
 /**

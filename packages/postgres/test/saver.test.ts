@@ -459,6 +459,29 @@ describePg("PostgresSaver", () => {
     await ttlSaver.close();
   });
 
+  it("ttl - a put that does not move the thread index still checks expiry: live threads keep it, expired ones start over", async () => {
+    // Live thread: a child-namespace checkpoint is stored, the index keeps the root checkpoint.
+    const live = threadId();
+    const [root] = await chain(saver, live, 1);
+    const child = await saver.put(config(live, "child:1"), checkpoint({ x: 1 }, { x: "1" }), meta(0), { x: "1" });
+    expect((await saver.getTuple(child))?.checkpoint.channel_values).toEqual({ x: 1 });
+    const index = (await saver.listThreads({ limit: 1000 })).find((t) => t.threadId === live);
+    expect(index).toMatchObject({ checkpointNs: "", checkpointId: root });
+    // Expired thread (TTL set by another saver): a saver without TTL writing a child checkpoint, which
+    // would not move the index, still finds the expiry and starts the thread over.
+    const ttlSaver = new PostgresSaver(pool, { schema, ttl: { defaultTtl: 0.002 } });
+    await ttlSaver.setup();
+    const expired = threadId();
+    await chain(ttlSaver, expired, 2);
+    await new Promise((r) => setTimeout(r, 250));
+    log.reset();
+    await saver.put(config(expired, "child:1"), checkpoint({ x: 2 }, { x: "2" }), meta(0), { x: "2" });
+    expect(log.count, "the fast statement, then the purge").toBe(2);
+    expect(await collect(saver.list(config(expired, "")))).toEqual([]);
+    expect((await collect(saver.list(config(expired, "child:1")))).map((t) => t.checkpoint.channel_values)).toEqual([{ x: 2 }]);
+    await ttlSaver.close();
+  });
+
   it("migrations - ten savers calling setup() at once on a new schema end with one correct schema", async () => {
     const fresh = uniqueSchema("race");
     extraSchemas.push(fresh);
