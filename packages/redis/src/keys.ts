@@ -42,45 +42,110 @@ export function validateKeyPrefix(prefix: unknown, source: string): string {
  * percent-encoded; the mapping stays injective, and different ids never share keys.
  */
 export function encodeTagPart(id: string): string {
+  if (!id.includes("%") && !id.includes("}")) return id;
   return id.replace(/%/g, "%25").replace(/}/g, "%7D");
 }
 
-/** Length-prefixed, binary-safe list encoding shared with the Lua scripts: `<byte length>:<bytes>` per element. */
-export function packList(parts: ReadonlyArray<string | Uint8Array>): Buffer {
-  const lengths = new Array<number>(parts.length);
+/** An element of a packed list: text (UTF-8), bytes, or a list packed in place. */
+export type Packable = string | Uint8Array | ReadonlyArray<Packable>;
+
+const digits = (n: number) => (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : String(n).length);
+
+/** Strings up to this length are measured and copied in JavaScript when ASCII (native calls cost more). */
+const SHORT = 48;
+
+/** UTF-8 byte length; short ASCII strings without a native call. */
+function byteLength(s: string): number {
+  if (s.length > SHORT) return Buffer.byteLength(s, "utf8");
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s, "utf8");
+  return s.length;
+}
+
+/** Byte length of each element, depth first, into `sizes`; returns the packed size of `parts`. */
+function measure(parts: ReadonlyArray<Packable>, sizes: number[]): number {
   let total = 0;
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i];
-    const n = typeof p === "string" ? Buffer.byteLength(p, "utf8") : p.byteLength;
-    lengths[i] = n;
-    total += n + 1 + (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length);
+    let n: number;
+    if (typeof p === "string") {
+      n = byteLength(p);
+      sizes.push(n);
+    } else if (p instanceof Uint8Array) {
+      n = p.byteLength;
+      sizes.push(n);
+    } else {
+      const at = sizes.length;
+      sizes.push(0);
+      n = measure(p as ReadonlyArray<Packable>, sizes);
+      sizes[at] = n;
+    }
+    total += n + 1 + digits(n);
   }
-  const out = Buffer.allocUnsafe(total);
-  let pos = 0;
+  return total;
+}
+
+function write(parts: ReadonlyArray<Packable>, sizes: number[], at: { size: number; pos: number }, out: Buffer): void {
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i];
-    pos += out.write(String(lengths[i]), pos, "latin1");
+    const n = sizes[at.size++];
+    let pos = at.pos;
+    // The length in decimal, then ':'.
+    const d = digits(n);
+    for (let k = d - 1, v = n; k >= 0; k--, v = Math.floor(v / 10)) out[pos + k] = 0x30 + (v % 10);
+    pos += d;
     out[pos++] = 0x3a;
-    if (typeof p === "string") pos += out.write(p, pos, "utf8");
-    else {
-      out.set(p, pos);
-      pos += p.byteLength;
+    if (typeof p === "string") {
+      if (n === p.length && n <= SHORT) {
+        for (let k = 0; k < n; k++) out[pos + k] = p.charCodeAt(k);
+        pos += n;
+      } else pos += out.write(p, pos, "utf8");
+      at.pos = pos;
+    } else if (p instanceof Uint8Array) {
+      if (n <= SHORT) for (let k = 0; k < n; k++) out[pos + k] = p[k];
+      else out.set(p, pos);
+      at.pos = pos + n;
+    } else {
+      at.pos = pos;
+      write(p as ReadonlyArray<Packable>, sizes, at, out);
     }
   }
+}
+
+/**
+ * Length-prefixed, binary-safe list encoding shared with the Lua scripts: `<byte length>:<bytes>` per element;
+ * an element that is itself a list is packed in place (one allocation for the whole). With `head`, the
+ * result is `head` (UTF-8), a NUL byte, then the list (a checkpoint's sorted-set member).
+ */
+export function packList(parts: ReadonlyArray<Packable>, head?: string): Buffer {
+  const sizes: number[] = [];
+  const total = measure(parts, sizes);
+  const headBytes = head === undefined ? 0 : byteLength(head) + 1;
+  const out = Buffer.allocUnsafe(headBytes + total);
+  const at = { size: 0, pos: 0 };
+  if (head !== undefined) {
+    at.pos = out.write(head, 0, "utf8");
+    out[at.pos++] = 0;
+  }
+  write(parts, sizes, at, out);
   return out;
 }
 
 /** Inverse of `packList`; elements are returned as views on `buf`. */
 export function unpackList(buf: Buffer): Buffer[] {
   const out: Buffer[] = [];
+  const end = buf.length;
   let pos = 0;
-  while (pos < buf.length) {
-    const colon = buf.indexOf(0x3a, pos);
-    if (colon < 0) throw new Error("corrupt packed list");
-    const len = Number(buf.toString("latin1", pos, colon));
-    if (!Number.isInteger(len) || colon + 1 + len > buf.length) throw new Error("corrupt packed list");
-    out.push(buf.subarray(colon + 1, colon + 1 + len));
-    pos = colon + 1 + len;
+  while (pos < end) {
+    // Decimal length up to ':' (at most 15 digits: a length beyond that cannot be in the buffer anyway).
+    let len = 0;
+    let p = pos;
+    for (let c = buf[p]; c !== 0x3a; c = buf[++p]) {
+      if (c === undefined || c < 0x30 || c > 0x39 || p - pos >= 15) throw new Error("corrupt packed list");
+      len = len * 10 + (c - 0x30);
+    }
+    if (p === pos || p + 1 + len > end) throw new Error("corrupt packed list");
+    out.push(buf.subarray(p + 1, p + 1 + len));
+    pos = p + 1 + len;
   }
   return out;
 }

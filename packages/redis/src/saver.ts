@@ -17,7 +17,7 @@ import {
   type WriteRecord,
 } from "@langgraph-persist/core";
 import { RedisConnection, type RedisArg } from "./connection.js";
-import { INDEX_SEPARATOR, SaverKeys, packJson, packList, unpackJson, unpackList } from "./keys.js";
+import { INDEX_SEPARATOR, SaverKeys, packJson, packList, unpackJson, unpackList, type Packable } from "./keys.js";
 import type { RedisSaverOptions } from "./options.js";
 import {
   DELETE_CHECKPOINTS,
@@ -89,7 +89,6 @@ function blobField(channel: string, key: string): Buffer {
 /** Serialisation types in a row: `""` for `json` (nearly every value), else `=` + type. */
 const packType = (t: string): string => (t === "json" ? "" : `=${t}`);
 const unpackType = (b: Buffer): string => (b.length === 0 ? "json" : b.toString("utf8", 1));
-const NUL = Buffer.from([0]);
 const EMPTY = new Uint8Array(0);
 const asBuffer = (d: Uint8Array): Buffer => (Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength));
 
@@ -103,9 +102,9 @@ function packMember(r: CheckpointRecord): Buffer {
   for (const [c, k] of r.blobRefs) refs.push(c, k);
   const json = r.checkpoint.type === "json";
   const cd = json ? Buffer.from(packJson(asBuffer(r.checkpoint.data).toString("latin1")), "latin1") : r.checkpoint.data;
-  const parts: Array<string | Uint8Array> = [flag(r.runId), flag(r.parentCheckpointId), packList(refs), packJson(r.metadataJson), packType(r.checkpoint.type), cd];
+  const parts: Packable[] = [flag(r.runId), flag(r.parentCheckpointId), refs, packJson(r.metadataJson), packType(r.checkpoint.type), cd];
   if (r.metadata.type !== "json" || r.metadata.data.length > 0) parts.push(packType(r.metadata.type), r.metadata.data);
-  return Buffer.concat([Buffer.from(r.checkpointId, "utf8"), NUL, packList(parts)]);
+  return packList(parts, r.checkpointId);
 }
 
 function parseMember(threadId: string, checkpointNs: string, member: Buffer): CheckpointRecord {
@@ -128,8 +127,15 @@ function parseMember(threadId: string, checkpointNs: string, member: Buffer): Ch
   };
 }
 
-function packWrite(w: WriteRecord): Buffer {
-  return packList([w.taskId, String(w.idx), w.channel, w.type, w.data, w.taskPath]);
+const writeEntry = (w: WriteRecord): Packable[] => [w.taskId, String(w.idx), w.channel, w.type, w.data, w.taskPath];
+
+/** Whether two writes share (task, idx). Writes of one call are few: pairs are compared directly. */
+function hasDuplicate(writes: readonly WriteRecord[]): boolean {
+  if (writes.length > 32) return new Set(writes.map((w) => `${w.taskId}\u0000${w.idx}`)).size < writes.length;
+  for (let i = 1; i < writes.length; i++) {
+    for (let j = 0; j < i; j++) if (writes[i].idx === writes[j].idx && writes[i].taskId === writes[j].taskId) return true;
+  }
+  return false;
 }
 
 function parseWrites(packed: Buffer | null): WriteRecord[] {
@@ -355,13 +361,17 @@ export class RedisSaver extends PersistSaver {
 
   protected async _putWrites(threadId: string, checkpointNs: string, checkpointId: string, writes: WriteRecord[]): Promise<void> {
     await this.ready();
-    // One entry per (task, idx): the first for idx >= 0 (insert-if-absent), the last for idx < 0 (replace).
-    const byKey = new Map<string, WriteRecord>();
-    for (const w of writes) {
-      const k = `${w.taskId}\u0000${w.idx}`;
-      if (w.idx < 0 || !byKey.has(k)) byKey.set(k, w);
+    let unique: readonly WriteRecord[] = writes;
+    if (hasDuplicate(writes)) {
+      // One entry per (task, idx): the first for idx >= 0 (insert-if-absent), the last for idx < 0 (replace).
+      const byKey = new Map<string, WriteRecord>();
+      for (const w of writes) {
+        const k = `${w.taskId}\u0000${w.idx}`;
+        if (w.idx < 0 || !byKey.has(k)) byKey.set(k, w);
+      }
+      unique = [...byKey.values()];
     }
-    const packed = packList([...byKey.values()].map(packWrite));
+    const packed = packList(unique.map(writeEntry));
     await this.conn.eval(PUT_WRITES, [this.keys.thread(threadId)], [checkpointNs, checkpointId, this.writeTtl, packed]);
   }
 

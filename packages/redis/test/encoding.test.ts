@@ -17,6 +17,32 @@ describe("packed lists", () => {
   });
 });
 
+describe("packed lists, nested and with a head", () => {
+  it("a nested list packs like packing it first; a head comes before a NUL byte", () => {
+    const inner = ["messages", "000000000001.abcdefgh~05~LINK", "ключ", "😀", "x".repeat(60)];
+    const parts = ["", "=parent", inner, Uint8Array.from([0, 58, 255]), new Uint8Array(100).fill(7)];
+    const flat = packList(["", "=parent", packList(inner), Uint8Array.from([0, 58, 255]), new Uint8Array(100).fill(7)]);
+    expect(packList(parts).equals(flat)).toBe(true);
+    const row = packList(parts, "id-é");
+    expect(row.subarray(0, row.indexOf(0)).toString("utf8")).toBe("id-é");
+    expect(row.subarray(row.indexOf(0) + 1).equals(flat)).toBe(true);
+    expect(unpackList(unpackList(flat)[2]).map((b) => b.toString("utf8"))).toEqual(inner);
+    // Lengths of every width, written digit by digit.
+    for (const n of [0, 9, 10, 99, 100, 9999, 10000, 123456]) {
+      const packed = packList([new Uint8Array(n).fill(1), "a"]);
+      expect(packed.toString("latin1", 0, String(n).length + 1)).toBe(`${n}:`);
+      expect(unpackList(packed).map((b) => b.length)).toEqual([n, 1]);
+    }
+  });
+
+  it("rejects corrupt packed lists", () => {
+    for (const bad of ["5:abc", "x:abc", ":abc", "3abc", "1234567890123456:a", "-1:"]) {
+      expect(() => unpackList(Buffer.from(bad, "latin1")), bad).toThrow(/corrupt packed list/);
+    }
+    expect(unpackList(Buffer.alloc(0))).toEqual([]);
+  });
+});
+
 describe("stored JSON text", () => {
   it("replaces each dictionary fragment by one byte and restores the exact text", () => {
     const checkpoint = '{"v":4,"ts":"2025-01-01T00:00:01.000Z","channel_versions":{"messages":"000000000002.abcdefgh"},"versions_seen":{"__input__":{},"__start__":{"__start__":"000000000001.abcdefgh"}}}';
