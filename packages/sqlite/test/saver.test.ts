@@ -399,6 +399,42 @@ describe("saver: schema version 3", () => {
   });
 });
 
+describe("saver: the put statement's TEMP objects", () => {
+  it("live on the saver's connection only: the file's schema is unchanged, savers with other prefixes on one handle keep apart", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lgp-sqlite-temp-"));
+    const file = join(dir, "temp.db");
+    const raw = new Database(file);
+    try {
+      const a = new SqliteSaver(raw, { tablePrefix: "a_" });
+      const b = new SqliteSaver(raw, { tablePrefix: "b_" });
+      await a.setup();
+      await b.setup();
+      await writeChain(a, "t", 3);
+      await writeChain(b, "t", 2);
+      expect(count(raw, "SELECT COUNT(*) AS n FROM a_checkpoints")).toBe(3);
+      expect(count(raw, "SELECT COUNT(*) AS n FROM b_checkpoints")).toBe(2);
+      expect(raw.prepare("SELECT name FROM temp.sqlite_schema ORDER BY name").pluck().all()).toEqual([
+        "a_checkpoints_put",
+        "a_checkpoints_put_insert",
+        "b_checkpoints_put",
+        "b_checkpoints_put_insert",
+      ]);
+      // Another connection (another process) sees only the tables: nothing of the view or the trigger.
+      const other = new Database(file, { readonly: true });
+      expect(count(other, "SELECT COUNT(*) AS n FROM sqlite_schema WHERE name LIKE '%put%'")).toBe(0);
+      other.close();
+      const reader = new SqliteSaver(file, { tablePrefix: "a_" });
+      expect((await reader.getTuple(config("t")))?.checkpoint.channel_values.messages).toHaveLength(3);
+      await reader.close();
+      await a.close();
+      await b.close();
+    } finally {
+      raw.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("saver: TTL without reads on the write path", () => {
   it("putWrites to an expired thread starts it afresh, like put", async () => {
     const raw = new Database(":memory:");
