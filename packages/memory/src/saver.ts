@@ -34,7 +34,7 @@ class Blob {
     readonly type: string,
     readonly data: Uint8Array,
     /** The previous link of a delta; unset for anything else (and for a link stored before its predecessor). */
-    public prev: Blob | undefined,
+    readonly prev: Blob | undefined,
   ) {}
 }
 
@@ -54,7 +54,7 @@ class Row {
     readonly checkpoint: string | SerializedValue,
     /** The metadata JSON, packed; with the serde's value when that is not JSON. */
     readonly metadata: string | [json: string, serialized: SerializedValue],
-    /** `channel, blob` pairs, flat; a key string stands for a blob that was not stored when the row was. */
+    /** `channel, blob` pairs, flat; a key string stands for a blob that was not stored when the row was (looked up on read). */
     readonly refs: Array<string | Blob>,
   ) {}
 }
@@ -102,10 +102,10 @@ function metadataJsonOf(row: Row): string {
   return unpack(typeof row.metadata === "string" ? row.metadata : row.metadata[0]);
 }
 
-function runIdOf(row: Row): string | null {
-  const json = metadataJsonOf(row);
-  if (!json.includes('"run_id"')) return null;
-  const runId = (JSON.parse(json) as Record<string, unknown>).run_id;
+/** `metadata.run_id` when it is a string (what core records as `runId`), read from the metadata JSON. */
+function runIdOf(metadataJson: string): string | null {
+  if (!metadataJson.includes('"run_id"')) return null;
+  const runId = (JSON.parse(metadataJson) as Record<string, unknown>).run_id;
   return typeof runId === "string" ? runId : null;
 }
 
@@ -267,24 +267,15 @@ export class MemorySaver extends PersistSaver {
       blobRefs.push([channel, key]);
       if (known !== undefined && isKnown(known, channel, key)) continue;
       let blob: Blob | undefined;
-      if (typeof ref === "string") {
-        blob = this.findBlob(space, channel, ref);
-        if (blob === undefined) continue;
-        refs[j + 1] = blob;
-      } else {
-        blob = ref;
-      }
+      // A reference or link that was not stored yet when the row was is looked up now (rows and blobs
+      // are shared by copied threads, so what is found here is not written back).
+      blob = typeof ref === "string" ? this.findBlob(space, channel, ref) : ref;
       // The chain, newest first, down to its base snapshot (or to a missing link: decode reports it).
-      while (true) {
+      while (blob !== undefined) {
         blobs.push({ channel, version: blob.key, type: blob.type, data: blob.data });
         if (blob.type.charCodeAt(0) !== DELTA) break;
-        let prev: Blob | undefined = blob.prev;
-        if (prev === undefined) {
-          const key = previousChainKey(blob.key, blob.type);
-          if (key === undefined || (prev = this.findBlob(space, channel, key)) === undefined) break;
-          blob.prev = prev;
-        }
-        blob = prev;
+        const prevKey = blob.prev === undefined ? previousChainKey(blob.key, blob.type) : undefined;
+        blob = prevKey === undefined ? blob.prev : this.findBlob(space, channel, prevKey);
       }
     }
     const metadataJson = metadataJsonOf(row);
@@ -296,7 +287,7 @@ export class MemorySaver extends PersistSaver {
       checkpoint: typeof row.checkpoint === "string" ? { type: "json", data: Buffer.from(unpack(row.checkpoint), "latin1") } : row.checkpoint,
       metadata: typeof row.metadata === "string" ? JSON_METADATA : row.metadata[1],
       metadataJson,
-      runId: metadataJson.includes('"run_id"') ? runIdOf(row) : null,
+      runId: runIdOf(metadataJson),
       blobRefs,
     };
     const writes = space.writes?.get(row.id);
@@ -321,7 +312,7 @@ export class MemorySaver extends PersistSaver {
      * The blob a checkpoint this put extends (its parent, or the row it replaces) references for the
      * channel, when it has this key: an unchanged channel, the link a delta follows, a re-put blob.
      */
-    const known = (channel: string, key: string): Blob | undefined => {
+    const nearby = (channel: string, key: string): Blob | undefined => {
       for (const row of [parent, replaced]) {
         if (row === undefined) continue;
         for (let j = 0; j < row.refs.length; j += 2) {
@@ -336,17 +327,17 @@ export class MemorySaver extends PersistSaver {
     const added = new Map<string, Blob>();
     for (const b of blobs) {
       // Blobs already stored for the same version are kept.
-      const blob = known(b.channel, b.version) ?? new Blob(b.version, b.type, b.data, undefined);
-      if (blob.type.charCodeAt(0) === DELTA && blob.prev === undefined) {
-        const prevKey = previousChainKey(blob.key, blob.type);
-        if (prevKey !== undefined) blob.prev = known(b.channel, prevKey) ?? this.findBlob(space, b.channel, prevKey);
+      let blob = nearby(b.channel, b.version);
+      if (blob === undefined) {
+        const prevKey = b.type.charCodeAt(0) === DELTA ? previousChainKey(b.version, b.type) : undefined;
+        blob = new Blob(b.version, b.type, b.data, prevKey === undefined ? undefined : (nearby(b.channel, prevKey) ?? this.findBlob(space, b.channel, prevKey)));
       }
       added.set(`${b.channel}\u0000${b.version}`, blob);
     }
     const refs: Array<string | Blob> = [];
     for (const [channel, key] of record.blobRefs) {
       const id = `${channel}\u0000${key}`;
-      const blob = added.get(id) ?? known(channel, key) ?? this.findBlob(space, channel, key);
+      const blob = added.get(id) ?? nearby(channel, key) ?? this.findBlob(space, channel, key);
       added.delete(id);
       refs.push(channel, blob ?? key);
     }
@@ -465,7 +456,8 @@ export class MemorySaver extends PersistSaver {
     const runs = new Set(runIds);
     for (const t of this.threads.values()) {
       for (const space of t.namespaces.values()) {
-        if (space.rows.some((row) => runs.has(runIdOf(row) as string))) keepRows(space, (row) => !runs.has(runIdOf(row) as string));
+        const drop = new Set(space.rows.filter((row) => runs.has(runIdOf(metadataJsonOf(row)) as string)));
+        if (drop.size > 0) keepRows(space, (row) => !drop.has(row));
       }
     }
   }
