@@ -197,7 +197,7 @@ local function forget_ns_if_empty(base, ns)
 end
 
 -- A checkpoint is the member '<id>\0<row>' of '<tag>:cp:<ns>' (score 0): members sort by id, and
--- ZRANGE BYLEX finds one id ('[<id>\0' to '(<id>\1'), the latest, or a page before a cursor.
+-- ZRANGE BYLEX finds one id ('[<id>\0' to '(<id>\1') or a page before a cursor; the latest is the last rank.
 local function member_id(m)
   return string.sub(m, 1, string.find(m, '\0', 1, true) - 1)
 end
@@ -215,8 +215,9 @@ local function row_field(m, k)
   return nth(m, k, string.find(m, '\0', 1, true) + 1)
 end
 
+-- Every member has score 0, so rank order is byte order: the last rank is the latest id.
 local function latest(base, ns)
-  return redis.call('ZRANGE', base .. ':cp:' .. ns, '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, 1)[1]
+  return redis.call('ZRANGE', base .. ':cp:' .. ns, -1, -1)[1]
 end
 
 -- The checkpoint that describes the thread: the root namespace's latest, else the newest of any namespace.
