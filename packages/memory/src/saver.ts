@@ -27,14 +27,14 @@ const SOURCE = "@langgraph-persist/memory";
  * link before it, so a read follows pointers instead of looking keys up, and a blob lives exactly as
  * long as a checkpoint (or a later link) references it.
  */
-class Blob {
+class StoredBlob {
   constructor(
     /** The blob key: a channel version, or a chain key. */
     readonly key: string,
     readonly type: string,
     readonly data: Uint8Array,
     /** The previous link of a delta; unset for anything else (and for a link stored before its predecessor). */
-    readonly prev: Blob | undefined,
+    readonly prev: StoredBlob | undefined,
   ) {}
 }
 
@@ -55,7 +55,7 @@ class Row {
     /** The metadata JSON, packed; with the serde's value when that is not JSON. */
     readonly metadata: string | [json: string, serialized: SerializedValue],
     /** `channel, blob` pairs, flat; a key string stands for a blob that was not stored when the row was (looked up on read). */
-    readonly refs: Array<string | Blob>,
+    readonly refs: Array<string | StoredBlob>,
   ) {}
 }
 
@@ -66,7 +66,7 @@ class Namespace {
   /** checkpoint id → its pending writes, in the order they were first stored. */
   writes: Map<string, WriteRecord[]> | undefined = undefined;
   /** `channel \0 key` → blobs a put stored that its checkpoint does not reference (rare). */
-  loose: Map<string, Blob> | undefined = undefined;
+  loose: Map<string, StoredBlob> | undefined = undefined;
 }
 
 interface ThreadData {
@@ -238,8 +238,8 @@ export class MemorySaver extends PersistSaver {
    * The blob of `channel` stored under `key` anywhere in the namespace: the chains its checkpoints
    * reference, then the unreferenced blobs. Only for keys a put or read could not resolve directly.
    */
-  private findBlob(space: Namespace, channel: string, key: string): Blob | undefined {
-    const seen = new Set<Blob>();
+  private findBlob(space: Namespace, channel: string, key: string): StoredBlob | undefined {
+    const seen = new Set<StoredBlob>();
     for (let i = space.rows.length - 1; i >= 0; i--) {
       const refs = space.rows[i].refs;
       for (let j = 0; j < refs.length; j += 2) {
@@ -266,7 +266,7 @@ export class MemorySaver extends PersistSaver {
       const key = typeof ref === "string" ? ref : ref.key;
       blobRefs.push([channel, key]);
       if (known !== undefined && isKnown(known, channel, key)) continue;
-      let blob: Blob | undefined;
+      let blob: StoredBlob | undefined;
       // A reference or link that was not stored yet when the row was is looked up now (rows and blobs
       // are shared by copied threads, so what is found here is not written back).
       blob = typeof ref === "string" ? this.findBlob(space, channel, ref) : ref;
@@ -312,7 +312,7 @@ export class MemorySaver extends PersistSaver {
      * The blob a checkpoint this put extends (its parent, or the row it replaces) references for the
      * channel, when it has this key: an unchanged channel, the link a delta follows, a re-put blob.
      */
-    const nearby = (channel: string, key: string): Blob | undefined => {
+    const nearby = (channel: string, key: string): StoredBlob | undefined => {
       for (const row of [parent, replaced]) {
         if (row === undefined) continue;
         for (let j = 0; j < row.refs.length; j += 2) {
@@ -324,17 +324,17 @@ export class MemorySaver extends PersistSaver {
       return undefined;
     };
 
-    const added = new Map<string, Blob>();
+    const added = new Map<string, StoredBlob>();
     for (const b of blobs) {
       // Blobs already stored for the same version are kept.
       let blob = nearby(b.channel, b.version);
       if (blob === undefined) {
         const prevKey = b.type.charCodeAt(0) === DELTA ? previousChainKey(b.version, b.type) : undefined;
-        blob = new Blob(b.version, b.type, b.data, prevKey === undefined ? undefined : (nearby(b.channel, prevKey) ?? this.findBlob(space, b.channel, prevKey)));
+        blob = new StoredBlob(b.version, b.type, b.data, prevKey === undefined ? undefined : (nearby(b.channel, prevKey) ?? this.findBlob(space, b.channel, prevKey)));
       }
       added.set(`${b.channel}\u0000${b.version}`, blob);
     }
-    const refs: Array<string | Blob> = [];
+    const refs: Array<string | StoredBlob> = [];
     for (const [channel, key] of record.blobRefs) {
       const id = `${channel}\u0000${key}`;
       const blob = added.get(id) ?? nearby(channel, key) ?? this.findBlob(space, channel, key);
