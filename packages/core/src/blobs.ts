@@ -108,13 +108,15 @@ export interface LinearStorageOptions {
    */
   snapshotEvery?: number;
   /**
-   * How many checkpoints the codec remembers (per saver instance) to detect appends without reading.
+   * How many checkpoints (their channel keys and chain positions) and threads the codec remembers to
+   * detect appends without reading.
    * @default 1000
    */
   cacheSize?: number;
   /**
-   * Upper bound of the serialised bytes the codec keeps to compare the next version against (the
-   * oldest checkpoints are forgotten first; a forgotten parent only costs one read, or a snapshot).
+   * Upper bound of the serialised bytes the codec keeps: the latest values of each thread's array
+   * channels (two per channel), compared against the next version and offered to reads as known blobs.
+   * The least recently used threads are forgotten first; a forgotten value only costs one read.
    * @default 33554432 (32 MiB)
    */
   cacheBytes?: number;
@@ -226,7 +228,8 @@ interface ChannelState {
   seq?: number;
   /**
    * The JSON bytes of the full value: a later value whose bytes start with these without the closing
-   * `]` (then `,`) only appended elements.
+   * `]` (then `,`) only appended elements. Only while a state is being built: remembered states leave
+   * their bytes to the thread's tips, so the codec holds the latest values, not every checkpoint's.
    */
   bytes?: Uint8Array;
 }
@@ -247,9 +250,11 @@ export class LinearBlobCodec implements BlobCodec {
   private readonly snapshotEvery: number;
   private readonly cacheSize: number;
   private readonly cacheBytes: number;
-  private readonly sizes = new Map<string, number>();
   private heldBytes = 0;
-  /** `threadId \0 ns` → channel → its latest values held in full (newest first); least recently used first. */
+  /**
+   * `threadId \0 ns` → channel → its latest values held in full (newest first); least recently used
+   * thread first. What `encode` compares a new version against, and what `knownBlobs` offers.
+   */
   private readonly tips = new Map<string, Map<string, Array<{ key: string; bytes: Uint8Array }>>>();
 
   constructor(
@@ -271,33 +276,49 @@ export class LinearBlobCodec implements BlobCodec {
     return `${threadId}\u0000${ns}\u0000${checkpointId}`;
   }
 
-  /** Remembers a checkpoint's channel states; `size` counts the bytes its own (not inherited) states hold. */
-  private remember(key: string, state: Map<string, ChannelState>, size: number, threadNs?: string): void {
+  /**
+   * Remembers a checkpoint's channel states (keys and chain positions only). With `threadNs`, their full
+   * values become the thread's tips; without (reads a list passes), the values are dropped.
+   */
+  private remember(key: string, state: Map<string, ChannelState>, threadNs?: string): void {
     if (threadNs !== undefined) this.rememberTips(threadNs, state);
-    this.forget(key);
+    for (const st of state.values()) if (st.bytes !== undefined) st.bytes = undefined;
+    this.states.delete(key);
     this.states.set(key, state);
-    this.sizes.set(key, size);
-    this.heldBytes += size;
-    while (this.states.size > this.cacheSize || (this.heldBytes > this.cacheBytes && this.states.size > 1)) {
-      this.forget(this.states.keys().next().value as string);
-    }
+    while (this.states.size > this.cacheSize) this.states.delete(this.states.keys().next().value as string);
   }
 
   private rememberTips(threadNs: string, state: Map<string, ChannelState>): void {
     let channels = this.tips.get(threadNs);
     for (const [channel, st] of state) {
-      if (!st.bytes || !OWN_VERSION.test(st.key)) continue;
+      if (!st.bytes) continue;
       if (!channels) channels = new Map();
-      const list = (channels.get(channel) ?? []).filter((t) => t.key !== st.key);
+      const list = channels.get(channel) ?? [];
+      const same = list.findIndex((t) => t.key === st.key);
+      if (same >= 0) this.heldBytes -= list.splice(same, 1)[0].bytes.length;
       list.unshift({ key: st.key, bytes: st.bytes });
-      if (list.length > TIPS_PER_CHANNEL) list.length = TIPS_PER_CHANNEL;
+      this.heldBytes += st.bytes.length;
+      while (list.length > TIPS_PER_CHANNEL) this.heldBytes -= list.pop()!.bytes.length;
       channels.set(channel, list);
     }
     if (!channels) return;
     this.tips.delete(threadNs);
     this.tips.set(threadNs, channels);
-    // As many threads as checkpoints the codec remembers: each thread's tips are also some checkpoint's values.
-    while (this.tips.size > this.cacheSize) this.tips.delete(this.tips.keys().next().value as string);
+    while (this.tips.size > 1 && (this.tips.size > this.cacheSize || this.heldBytes > this.cacheBytes)) {
+      this.dropTips(this.tips.keys().next().value as string);
+    }
+  }
+
+  private dropTips(threadNs: string): void {
+    const channels = this.tips.get(threadNs);
+    if (!channels) return;
+    for (const list of channels.values()) for (const t of list) this.heldBytes -= t.bytes.length;
+    this.tips.delete(threadNs);
+  }
+
+  /** The full value of a channel at `key`, when the thread's tips hold it. */
+  private tipBytes(threadNs: string, channel: string, key: string): Uint8Array | undefined {
+    return this.tips.get(threadNs)?.get(channel)?.find((t) => t.key === key)?.bytes;
   }
 
   knownBlobs(threadId: string, checkpointNs: string): KnownBlobs | undefined {
@@ -308,27 +329,28 @@ export class LinearBlobCodec implements BlobCodec {
     const bytes = new Map<string, Uint8Array>();
     for (const [channel, list] of channels) {
       for (const t of list) {
+        if (!OWN_VERSION.test(t.key)) continue;
         refs.push([channel, t.key]);
         bytes.set(knownBlobId(channel, t.key), t.bytes);
       }
     }
-    return { refs, bytes };
-  }
-
-  private forget(key: string): void {
-    if (!this.states.delete(key)) return;
-    this.heldBytes -= this.sizes.get(key) ?? 0;
-    this.sizes.delete(key);
+    return refs.length > 0 ? { refs, bytes } : undefined;
   }
 
   needsParent(threadId: string, checkpointNs: string, parentCheckpointId: string | null): boolean {
-    return parentCheckpointId !== null && !this.states.has(this.key(threadId, checkpointNs, parentCheckpointId));
+    if (parentCheckpointId === null) return false;
+    const parent = this.states.get(this.key(threadId, checkpointNs, parentCheckpointId));
+    if (!parent) return true;
+    // An array channel whose value is no longer held must be read again to be extended.
+    const threadNs = `${threadId}\u0000${checkpointNs}`;
+    for (const [channel, st] of parent) if (st.base !== undefined && !this.tipBytes(threadNs, channel, st.key)) return true;
+    return false;
   }
 
   async encode(input: EncodeInput): Promise<EncodedBlobs> {
     const parent = input.parentCheckpointId !== null ? this.states.get(this.key(input.threadId, input.checkpointNs, input.parentCheckpointId)) : undefined;
     const state = new Map<string, ChannelState>();
-    let size = 0;
+    const threadNs = `${input.threadId}\u0000${input.checkpointNs}`;
     const records = await Promise.all(
       Object.entries(input.newVersions).map(async ([channel, v]): Promise<BlobRecord> => {
         const version = String(v);
@@ -340,9 +362,8 @@ export class LinearBlobCodec implements BlobCodec {
         if (!this.enabled || !Array.isArray(value) || type !== "json" || data.length < 2 || data[data.length - 1] !== CLOSE || version.includes(CHAIN_SEPARATOR)) {
           return { channel, version, type, data };
         }
-        size += data.length;
         const prev = parent?.get(channel);
-        const p = prev?.bytes;
+        const p = prev !== undefined ? this.tipBytes(threadNs, channel, prev.key) : undefined;
         if (prev?.base !== undefined && prev.seq !== undefined && p && prev.seq < this.snapshotEvery && extendsArray(data, p)) {
           // `[a,b` + `,c]` → store `[c]`: serialised elements are context-free JSON. From `[]`, `[` + `c]`.
           const start = p.length === 2 ? 1 : p.length;
@@ -370,8 +391,7 @@ export class LinearBlobCodec implements BlobCodec {
       refs.push([channel, known && known.version === version ? known.key : version]);
     }
     const key = this.key(input.threadId, input.checkpointNs, input.checkpointId);
-    const threadNs = `${input.threadId}\u0000${input.checkpointNs}`;
-    return { records, refs, commit: () => this.remember(key, state, size, threadNs) };
+    return { records, refs, commit: () => this.remember(key, state, threadNs) };
   }
 
   async decode(record: CheckpointRecord, blobs: readonly BlobRecord[], versions: ChannelVersions, options: DecodeOptions = {}): Promise<Record<string, unknown>> {
@@ -385,7 +405,6 @@ export class LinearBlobCodec implements BlobCodec {
     const none = new Map<string, BlobRecord>();
     const values: Record<string, unknown> = {};
     const state = new Map<string, ChannelState>();
-    let size = 0;
     await Promise.all(
       record.blobRefs.map(async ([channel, key]) => {
         const version = versions[channel] !== undefined ? String(versions[channel]) : chainLowerBound(key);
@@ -405,7 +424,6 @@ export class LinearBlobCodec implements BlobCodec {
         if (!tip.type.startsWith(DELTA_BLOB_PREFIX)) {
           values[channel] = await this.serde.loadsTyped(tip.type, tip.data);
           const extendable = this.enabled && tip.type === "json" && tip.data.length >= 2 && tip.data[tip.data.length - 1] === CLOSE && Array.isArray(values[channel]);
-          if (extendable) size += tip.data.length;
           state.set(channel, extendable ? { version, key, base: key, seq: 0, bytes: tip.data } : { version, key });
           return;
         }
@@ -420,25 +438,23 @@ export class LinearBlobCodec implements BlobCodec {
         }
         const data = concatArrays(links);
         values[channel] = await this.serde.loadsTyped(base.type, data);
-        if (this.enabled) size += data.length;
         state.set(channel, this.enabled ? { version, key, base: parsed.base, seq: parsed.seq, bytes: data } : { version, key });
       }),
     );
     const key = this.key(record.threadId, record.checkpointNs, record.checkpointId);
-    this.remember(key, state, size, options.tips ? `${record.threadId}\u0000${record.checkpointNs}` : undefined);
+    this.remember(key, state, options.tips ? `${record.threadId}\u0000${record.checkpointNs}` : undefined);
     return values;
   }
 
   forgetThread(threadId: string): void {
     const prefix = `${threadId}\u0000`;
-    for (const k of [...this.states.keys()]) if (k.startsWith(prefix)) this.forget(k);
-    for (const k of [...this.tips.keys()]) if (k.startsWith(prefix)) this.tips.delete(k);
+    for (const k of [...this.states.keys()]) if (k.startsWith(prefix)) this.states.delete(k);
+    for (const k of [...this.tips.keys()]) if (k.startsWith(prefix)) this.dropTips(k);
   }
 
   reset(): void {
     this.tips.clear();
     this.states.clear();
-    this.sizes.clear();
     this.heldBytes = 0;
   }
 }

@@ -194,7 +194,12 @@ describe("LinearBlobCodec", () => {
     await h.put({ messages: [msg(1)] }, ["messages"]);
     const tip = await h.put({ messages: [msg(1), msg(2)] }, ["messages"]);
     const reader = new LinearBlobCodec(new PersistSerializer());
+    // A read a list passes remembers the chain position but not the value: the codec asks for the parent again.
     await h.read(tip, reader);
+    expect(reader.needsParent("t", "", tip.checkpointId)).toBe(true);
+    // A read of the latest checkpoint (tips) holds the value: extending needs no further read.
+    await reader.decode(tip, [...h.blobs.values()], { messages: tip.blobRefs[0][1].split("~")[0] }, { tips: true });
+    expect(reader.needsParent("t", "", tip.checkpointId)).toBe(false);
     const checkpoint = emptyCheckpoint();
     checkpoint.channel_versions = { messages: "000099.next" };
     const enc = await reader.encode({ threadId: "t", checkpointNs: "", checkpointId: "cp-9999", parentCheckpointId: tip.checkpointId, checkpoint, values: { messages: [msg(1), msg(2), msg(3)] }, newVersions: { messages: "000099.next" } });
@@ -261,6 +266,21 @@ describe("LinearBlobCodec knownBlobs", () => {
     const off = harness({ enabled: false }, own);
     await off.put({ messages: [msg(1)] }, ["messages"]);
     expect(off.codec.knownBlobs("t", "")).toBeUndefined();
+  });
+
+  it("holds only the latest values of a thread, within cacheBytes", async () => {
+    const h = harness({ cacheBytes: 50_000 }, own);
+    for (let i = 1; i <= 60; i++) await h.put({ messages: Array.from({ length: i }, (_, k) => msg(k)) }, ["messages"]);
+    const held = (h.codec as unknown as { heldBytes: number }).heldBytes;
+    const known = h.codec.knownBlobs("t", "")!;
+    expect(known.refs).toHaveLength(2);
+    expect(held).toBe([...known.bytes.values()].reduce((n, b) => n + b.length, 0));
+    const newest = known.bytes.get(`messages\u0000${known.refs[0][1]}`)!.length;
+    expect(held, "two values of the thread, not one per checkpoint").toBeLessThan(2 * newest);
+    // Another thread pushes this one out once the bound is reached, but never the thread just written.
+    const other = harness({ cacheBytes: 10 }, own);
+    await other.put({ messages: [msg(1)] }, ["messages"]);
+    expect(other.codec.knownBlobs("t", "")?.refs).toHaveLength(1);
   });
 
   it("keeps two tips per channel, newest first, and a read of an older checkpoint without tips changes nothing", async () => {
