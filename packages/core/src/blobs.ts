@@ -72,8 +72,11 @@ export interface BlobCodec {
  * Blobs never change once stored under a key (keys carry a random version suffix), so a held blob is
  * never stale; only keys in this library's version format are offered.
  */
+/** Blob references as `[channel, key]`: what a read tells the backend it need not fetch. */
+export type KnownRefs = ReadonlyArray<readonly [channel: string, key: string]>;
+
 export interface KnownBlobs {
-  readonly refs: ReadonlyArray<readonly [channel: string, key: string]>;
+  readonly refs: KnownRefs;
   /** The full JSON bytes of each value, by `channel \0 key`. */
   readonly bytes: ReadonlyMap<string, Uint8Array>;
 }

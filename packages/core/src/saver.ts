@@ -34,7 +34,7 @@ import type {
   WriteRecord,
 } from "./saver-types.js";
 import { validateTtlMinutes } from "./ttl.js";
-import { LinearBlobCodec, validateLinearStorageOptions, type BlobCodec, type KnownBlobs, type LinearStorageOptions } from "./blobs.js";
+import { LinearBlobCodec, validateLinearStorageOptions, type BlobCodec, type KnownBlobs, type KnownRefs, type LinearStorageOptions } from "./blobs.js";
 
 export interface PersistSaverOptions {
   /**
@@ -120,7 +120,7 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     threadId: string,
     checkpointNs: string,
     checkpointId: string | undefined,
-    known?: ReadonlyArray<readonly [channel: string, key: string]>,
+    known?: KnownRefs,
   ): Promise<StoredCheckpoint | undefined>;
   /** Checkpoints matching the query, newest (`checkpointId` descending) first, streamed. */
   protected abstract _list(query: ListQuery): AsyncIterable<StoredCheckpoint>;

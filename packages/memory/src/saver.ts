@@ -14,6 +14,7 @@ import {
   type ListQuery,
   type SaverCapabilities,
   type SerializedValue,
+  type KnownRefs,
   type StoredCheckpoint,
   type StoredThreadInfo,
   type WriteRecord,
@@ -382,7 +383,7 @@ export class MemorySaver extends PersistSaver {
     threadId: string,
     ns: string,
     checkpointId: string | undefined,
-    known?: ReadonlyArray<readonly [channel: string, key: string]>,
+    known?: KnownRefs,
   ): Promise<StoredCheckpoint | undefined> {
     const space = this.thread(threadId, "read")?.namespaces.get(ns);
     if (!space || space.rows.length === 0) return undefined;

@@ -8,6 +8,7 @@ import {
   type ListQuery,
   type PersistenceError,
   type SaverCapabilities,
+  type KnownRefs,
   type StoredCheckpoint,
   type StoredThreadInfo,
   type WriteRecord,
@@ -337,7 +338,7 @@ export class PostgresSaver extends PersistSaver {
     threadId: string,
     checkpointNs: string,
     checkpointId: string | undefined,
-    known?: ReadonlyArray<readonly [channel: string, key: string]>,
+    known?: KnownRefs,
   ): Promise<StoredCheckpoint | undefined> {
     const now = Date.now();
     const q: sql.CheckpointReadQuery = { threadId, checkpointNs, checkpointId, limit: 1, now: new Date(now), refreshTo: this.readRefresh(now) };

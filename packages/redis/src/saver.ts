@@ -12,6 +12,7 @@ import {
   type ListQuery,
   type PersistenceError,
   type SaverCapabilities,
+  type KnownRefs,
   type StoredCheckpoint,
   type StoredThreadInfo,
   type WriteRecord,
@@ -385,7 +386,7 @@ export class RedisSaver extends PersistSaver {
     threadId: string,
     checkpointNs: string,
     checkpointId: string | undefined,
-    known?: ReadonlyArray<readonly [string, string]>,
+    known?: KnownRefs,
   ): Promise<StoredCheckpoint | undefined> {
     await this.ready();
     const args: RedisArg[] = [checkpointNs, checkpointId ?? "", this.readTtl];

@@ -8,6 +8,7 @@ import {
   type ListQuery,
   type PersistenceError,
   type SaverCapabilities,
+  type KnownRefs,
   type StoredCheckpoint,
   type StoredThreadInfo,
   type WriteRecord,
@@ -353,7 +354,7 @@ export class SqliteSaver extends PersistSaver {
     threadId: string,
     ns: string,
     checkpointId: string | undefined,
-    known?: ReadonlyArray<readonly [channel: string, key: string]>,
+    known?: KnownRefs,
   ): Promise<StoredCheckpoint | undefined> {
     const now = Date.now();
     const shape = { thread: true, ns: true, utf8: this.isUtf8 };
