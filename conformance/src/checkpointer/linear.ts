@@ -202,6 +202,75 @@ export function linearStorageGroup(harness: SaverHarness): void {
       { requires: [["multiProcess or createPeer", caps.multiProcess || harness.createPeer !== undefined]] },
     );
 
+    test("linear storage - elements changed in place between puts are stored as they were at each put", async () => {
+      const saver = await fresh({ linearStorage: SHORT });
+      const chain = new ChainWriter(saver, uniqueId());
+      type Msg = Record<string, unknown> & { meta: Record<string, unknown> };
+      const msgs: Msg[] = [m(0), m(1)];
+      const expected = new Map<string, unknown>();
+      const put = async (messages: Msg[] = msgs) => {
+        const config = await chain.step({ set: { messages: [...messages] } });
+        expected.set(String(config.configurable?.checkpoint_id), structuredClone(messages));
+      };
+      await put();
+      msgs.push(m(2));
+      await put();
+      msgs[0].content = "edited in place"; // same object, other content
+      msgs.push(m(3));
+      await put();
+      msgs[1].meta.i = 99; // a nested change, nothing appended
+      await put();
+      delete msgs[2].role; // same keys and values in another order: other bytes
+      msgs[2].role = "user";
+      msgs.push(m(4));
+      await put();
+      msgs[3].extra = [1, { deep: true }, "x"]; // a key added
+      msgs[4].meta = { when: new Date(Date.UTC(2025, 0, 2)) }; // no longer plain JSON
+      await put();
+      msgs[4].meta = { i: 4 };
+      msgs[0] = m("replaced"); // another object at the same position
+      msgs.push(m(5));
+      await put();
+      msgs.splice(1, 1); // shrinks
+      await put();
+      // The values a read hands out are the caller's: changing them and putting them again stores the change.
+      const read = (await saver.getTuple(chain.config()))?.checkpoint.channel_values.messages as Msg[];
+      read[0].content = "edited after a read";
+      read.push(m(6));
+      await put(read);
+      (read[1].meta as Record<string, unknown>).i = "edited again";
+      read.push(m(7));
+      await put(read);
+      for (const reader of await readers(saver, { linearStorage: SHORT })) {
+        for (const [id, messages] of expected) {
+          const tuple = await reader.getTuple(chain.config(id));
+          expect(tuple?.checkpoint.channel_values.messages, `checkpoint ${chain.ids.indexOf(id)}`).toEqual(messages);
+        }
+        for (const tuple of await collect(reader.list(chain.config()))) {
+          expect(tuple.checkpoint.channel_values.messages, `list, checkpoint ${chain.ids.indexOf(tuple.checkpoint.id)}`).toEqual(expected.get(tuple.checkpoint.id));
+        }
+      }
+    });
+
+    test("linear storage - a value read back belongs to the caller: changing it changes neither what is stored nor the next read", async () => {
+      const saver = await fresh({ linearStorage: SHORT });
+      const chain = new ChainWriter(saver, uniqueId());
+      await grow(chain, 4);
+      const before = structuredClone(chain.valuesAt(chain.head!));
+      for (let round = 0; round < 2; round++) {
+        const tuple = await saver.getTuple(chain.config());
+        expect(tuple?.checkpoint.channel_values, `read ${round}`).toEqual(before);
+        const messages = tuple?.checkpoint.channel_values.messages as Array<Record<string, unknown>>;
+        messages[0].content = "changed by the caller";
+        (messages[1].meta as Record<string, unknown>).i = -1;
+        messages.push(m("pushed by the caller"));
+      }
+      const listed = await collect(saver.list(chain.config(), { limit: 1 }));
+      expect(listed[0]?.checkpoint.channel_values).toEqual(before);
+      await grow(chain, 2, 4);
+      await expectAllReadBack(chain, await readers(saver, { linearStorage: SHORT }));
+    });
+
     test("linear storage - disabled, every version is stored whole and reads back", async () => {
       const saver = await fresh({ linearStorage: { enabled: false } });
       expect(saver.linearStorage.enabled).toBe(false);

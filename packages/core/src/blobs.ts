@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import type { ChannelVersions, Checkpoint, SerializerProtocol } from "@langchain/langgraph-checkpoint";
 import { InvalidArgumentError, SerializationError } from "./errors.js";
 import type { BlobRecord, CheckpointRecord } from "./saver-types.js";
+import { PersistSerializer, utf8Bytes } from "./serde.js";
+import { copyTree, plainTree, sameAsTree } from "./plain.js";
 
 /** Blob type of a channel version that holds no value (the channel was cleared). */
 export const EMPTY_BLOB_TYPE = "empty";
@@ -235,7 +237,19 @@ interface ChannelState {
    * their bytes to the thread's tips, so the codec holds the latest values, not every checkpoint's.
    */
   bytes?: Uint8Array;
+  /** A private copy of the value when it is a plain JSON tree (see plain.ts); only while being built, like `bytes`. */
+  tree?: unknown[];
 }
+
+/** A value the codec holds in full: its JSON bytes, and a private copy when it is a plain JSON tree. */
+interface Tip {
+  key: string;
+  bytes: Uint8Array;
+  tree?: unknown[];
+}
+
+/** What a held value counts against `cacheBytes`: its bytes, three times over with its parsed copy. */
+const tipCost = (t: Tip) => (t.tree ? 3 * t.bytes.length : t.bytes.length);
 
 /**
  * The default codec. Every changed channel version gets one blob. When a channel holds an array that
@@ -258,7 +272,13 @@ export class LinearBlobCodec implements BlobCodec {
    * `threadId \0 ns` → channel → its latest values held in full (newest first); least recently used
    * thread first. What `encode` compares a new version against, and what `knownBlobs` offers.
    */
-  private readonly tips = new Map<string, Map<string, Array<{ key: string; bytes: Uint8Array }>>>();
+  private readonly tips = new Map<string, Map<string, Tip[]>>();
+  /**
+   * The serializer writes a plain JSON tree as `JSON.stringify` does and reads it back as `JSON.parse`
+   * does (core's own serializer, not overridden), so held values keep a parsed copy: the next version is
+   * compared against it instead of being serialised whole, and reads copy it instead of parsing.
+   */
+  private readonly plainTrees: boolean;
 
   constructor(
     protected readonly serde: SerializerProtocol,
@@ -268,6 +288,8 @@ export class LinearBlobCodec implements BlobCodec {
     this.snapshotEvery = Math.min(MAX_SNAPSHOT_EVERY, Math.max(1, Math.floor(options.snapshotEvery ?? 256)));
     this.cacheSize = Math.max(1, Math.floor(options.cacheSize ?? 1000));
     this.cacheBytes = Math.max(0, Math.floor(options.cacheBytes ?? 32 * 1024 * 1024));
+    this.plainTrees =
+      serde instanceof PersistSerializer && serde.dumpsTyped === PersistSerializer.prototype.dumpsTyped && serde.loadsTyped === PersistSerializer.prototype.loadsTyped;
   }
 
   /** The settings in effect, defaults filled in. */
@@ -285,7 +307,10 @@ export class LinearBlobCodec implements BlobCodec {
    */
   private remember(key: string, state: Map<string, ChannelState>, threadNs?: string): void {
     if (threadNs !== undefined) this.rememberTips(threadNs, state);
-    for (const st of state.values()) if (st.bytes !== undefined) st.bytes = undefined;
+    for (const st of state.values()) {
+      if (st.bytes !== undefined) st.bytes = undefined;
+      if (st.tree !== undefined) st.tree = undefined;
+    }
     this.states.delete(key);
     this.states.set(key, state);
     while (this.states.size > this.cacheSize) this.states.delete(this.states.keys().next().value as string);
@@ -298,10 +323,11 @@ export class LinearBlobCodec implements BlobCodec {
       if (!channels) channels = new Map();
       const list = channels.get(channel) ?? [];
       const same = list.findIndex((t) => t.key === st.key);
-      if (same >= 0) this.heldBytes -= list.splice(same, 1)[0].bytes.length;
-      list.unshift({ key: st.key, bytes: st.bytes });
-      this.heldBytes += st.bytes.length;
-      while (list.length > TIPS_PER_CHANNEL) this.heldBytes -= list.pop()!.bytes.length;
+      if (same >= 0) this.heldBytes -= tipCost(list.splice(same, 1)[0]);
+      const tip: Tip = { key: st.key, bytes: st.bytes, tree: st.tree };
+      list.unshift(tip);
+      this.heldBytes += tipCost(tip);
+      while (list.length > TIPS_PER_CHANNEL) this.heldBytes -= tipCost(list.pop()!);
       channels.set(channel, list);
     }
     if (!channels) return;
@@ -315,13 +341,18 @@ export class LinearBlobCodec implements BlobCodec {
   private dropTips(threadNs: string): void {
     const channels = this.tips.get(threadNs);
     if (!channels) return;
-    for (const list of channels.values()) for (const t of list) this.heldBytes -= t.bytes.length;
+    for (const list of channels.values()) for (const t of list) this.heldBytes -= tipCost(t);
     this.tips.delete(threadNs);
   }
 
   /** The full value of a channel at `key`, when the thread's tips hold it. */
-  private tipBytes(threadNs: string, channel: string, key: string): Uint8Array | undefined {
-    return this.tips.get(threadNs)?.get(channel)?.find((t) => t.key === key)?.bytes;
+  private tip(threadNs: string, channel: string, key: string): Tip | undefined {
+    return this.tips.get(threadNs)?.get(channel)?.find((t) => t.key === key);
+  }
+
+  /** A private copy of an array value read or written, when it is a plain JSON tree and worth holding. */
+  private treeOf(value: unknown): unknown[] | undefined {
+    return this.plainTrees && Array.isArray(value) ? (plainTree(value) as unknown[] | undefined) : undefined;
   }
 
   knownBlobs(threadId: string, checkpointNs: string): KnownBlobs | undefined {
@@ -346,7 +377,7 @@ export class LinearBlobCodec implements BlobCodec {
     if (!parent) return true;
     // An array channel whose value is no longer held must be read again to be extended.
     const threadNs = `${threadId}\u0000${checkpointNs}`;
-    for (const [channel, st] of parent) if (st.base !== undefined && !this.tipBytes(threadNs, channel, st.key)) return true;
+    for (const [channel, st] of parent) if (st.base !== undefined && !this.tip(threadNs, channel, st.key)) return true;
     return false;
   }
 
@@ -361,13 +392,17 @@ export class LinearBlobCodec implements BlobCodec {
         state.set(channel, { version, key: version });
         if (!has) return { channel, version, type: EMPTY_BLOB_TYPE, data: EMPTY };
         const value = input.values[channel];
-        const [type, data] = await this.serde.dumpsTyped(value);
+        const prev = parent?.get(channel);
+        const held = prev !== undefined && this.enabled ? this.tip(threadNs, channel, prev.key) : undefined;
+        // A plain array that kept the held value's elements: only the new elements are serialised.
+        const grown = held?.tree && Array.isArray(value) && !version.includes(CHAIN_SEPARATOR) ? appendTo(held as Required<Tip>, value) : undefined;
+        const [type, data] = grown ? ["json", grown.data] : await this.serde.dumpsTyped(value);
         if (!this.enabled || !Array.isArray(value) || type !== "json" || data.length < 2 || data[data.length - 1] !== CLOSE || version.includes(CHAIN_SEPARATOR)) {
           return { channel, version, type, data };
         }
-        const prev = parent?.get(channel);
-        const p = prev !== undefined ? this.tipBytes(threadNs, channel, prev.key) : undefined;
-        if (prev?.base !== undefined && prev.seq !== undefined && p && prev.seq < this.snapshotEvery && extendsArray(data, p)) {
+        const tree = grown ? grown.tree : this.treeOf(value);
+        const p = held?.bytes;
+        if (prev?.base !== undefined && prev.seq !== undefined && p && prev.seq < this.snapshotEvery && (grown ? data.length > p.length : extendsArray(data, p))) {
           // `[a,b` + `,c]` → store `[c]`: serialised elements are context-free JSON. From `[]`, `[` + `c]`.
           const start = p.length === 2 ? 1 : p.length;
           const delta = new Uint8Array(data.length - start + 1);
@@ -376,10 +411,10 @@ export class LinearBlobCodec implements BlobCodec {
           const seq = prev.seq + 1;
           const key = chainKey(prev.base, seq, linkOf(version));
           const previousLink = prev.seq === 0 ? "" : (parseChainKey(prev.key)?.link ?? "");
-          state.set(channel, { version, key, base: prev.base, seq, bytes: data });
+          state.set(channel, { version, key, base: prev.base, seq, bytes: data, tree });
           return { channel, version: key, type: DELTA_BLOB_PREFIX + previousLink, data: delta };
         }
-        state.set(channel, { version, key: version, base: version, seq: 0, bytes: data });
+        state.set(channel, { version, key: version, base: version, seq: 0, bytes: data, tree });
         return { channel, version, type, data };
       }),
     );
@@ -406,6 +441,7 @@ export class LinearBlobCodec implements BlobCodec {
       m.set(b.version, b);
     }
     const none = new Map<string, BlobRecord>();
+    const threadNs = `${record.threadId}\u0000${record.checkpointNs}`;
     const values: Record<string, unknown> = {};
     const state = new Map<string, ChannelState>();
     await Promise.all(
@@ -415,9 +451,15 @@ export class LinearBlobCodec implements BlobCodec {
         const tip = own.get(key);
         const held = tip === undefined ? known?.bytes.get(knownBlobId(channel, key)) : undefined;
         if (held !== undefined) {
-          values[channel] = await this.serde.loadsTyped("json", held);
+          const heldTree = this.tip(threadNs, channel, key);
+          let tree = heldTree?.bytes === held ? heldTree.tree : undefined;
+          if (tree) values[channel] = copyTree(tree);
+          else {
+            values[channel] = await this.serde.loadsTyped("json", held);
+            if (options.tips) tree = this.treeOf(values[channel]);
+          }
           const chain = parseChainKey(key);
-          state.set(channel, { version, key, base: chain ? chain.base : key, seq: chain ? chain.seq : 0, bytes: held });
+          state.set(channel, { version, key, base: chain ? chain.base : key, seq: chain ? chain.seq : 0, bytes: held, tree });
           return;
         }
         if (!tip || tip.type === EMPTY_BLOB_TYPE) {
@@ -427,7 +469,8 @@ export class LinearBlobCodec implements BlobCodec {
         if (!tip.type.startsWith(DELTA_BLOB_PREFIX)) {
           values[channel] = await this.serde.loadsTyped(tip.type, tip.data);
           const extendable = this.enabled && tip.type === "json" && tip.data.length >= 2 && tip.data[tip.data.length - 1] === CLOSE && Array.isArray(values[channel]);
-          state.set(channel, extendable ? { version, key, base: key, seq: 0, bytes: tip.data } : { version, key });
+          const tree = extendable && options.tips ? this.treeOf(values[channel]) : undefined;
+          state.set(channel, extendable ? { version, key, base: key, seq: 0, bytes: tip.data, tree } : { version, key });
           return;
         }
         const links = walkChain(key, (k) => own.get(k));
@@ -441,11 +484,12 @@ export class LinearBlobCodec implements BlobCodec {
         }
         const data = concatArrays(links);
         values[channel] = await this.serde.loadsTyped(base.type, data);
-        state.set(channel, this.enabled ? { version, key, base: parsed.base, seq: parsed.seq, bytes: data } : { version, key });
+        const tree = this.enabled && options.tips ? this.treeOf(values[channel]) : undefined;
+        state.set(channel, this.enabled ? { version, key, base: parsed.base, seq: parsed.seq, bytes: data, tree } : { version, key });
       }),
     );
     const key = this.key(record.threadId, record.checkpointNs, record.checkpointId);
-    this.remember(key, state, options.tips ? `${record.threadId}\u0000${record.checkpointNs}` : undefined);
+    this.remember(key, state, options.tips ? threadNs : undefined);
     return values;
   }
 
@@ -460,6 +504,27 @@ export class LinearBlobCodec implements BlobCodec {
     this.states.clear();
     this.heldBytes = 0;
   }
+}
+
+/**
+ * The JSON bytes and plain tree of `value` when it holds the held value's elements unchanged (compared
+ * against its tree), plus plain elements appended: only those are serialised. `undefined` otherwise.
+ */
+function appendTo(held: Required<Tip>, value: unknown[]): { data: Uint8Array; tree: unknown[] } | undefined {
+  const { tree, bytes } = held;
+  if (value.length < tree.length) return undefined;
+  for (let i = 0; i < tree.length; i++) if (!sameAsTree(value[i], tree[i])) return undefined;
+  if (value.length === tree.length) return { data: bytes, tree };
+  const added = plainTree(value.slice(tree.length)) as unknown[] | undefined;
+  if (added === undefined) return undefined;
+  // `[a,b]` + `[c,d]` → `[a,b,c,d]`; `[]` + `[c,d]` → `[c,d]`.
+  const more = utf8Bytes(JSON.stringify(added));
+  const keep = bytes.length > 2 ? bytes.length - 1 : 1;
+  const data = new Uint8Array(keep + (bytes.length > 2 ? 1 : 0) + more.length - 1);
+  data.set(bytes.subarray(0, keep), 0);
+  if (bytes.length > 2) data[keep] = COMMA;
+  data.set(more.subarray(1), data.length - more.length + 1);
+  return { data, tree: tree.concat(added) };
 }
 
 /** `[a,b]` + `[c]` + `[d,e]` (newest first in `links`) → `[a,b,c,d,e]`, with one allocation. */
