@@ -128,16 +128,19 @@ export async function embedBatch(
   source: string,
 ): Promise<{ documents: number[][]; queries: number[][] }> {
   try {
-    const [docs, qs] = await Promise.all([
-      documents.length ? index.embeddings.embedDocuments([...documents]) : Promise.resolve([] as number[][]),
-      Promise.all(queries.map((q) => index.embeddings.embedQuery(q))),
-    ]);
-    if (docs.length !== documents.length) {
-      throw new InvalidArgumentError(source, `embedDocuments returned ${docs.length} vectors for ${documents.length} texts`);
+    const embedDocuments = documents.length ? index.embeddings.embedDocuments([...documents]) : [];
+    const [docs, qs] =
+      queries.length === 0
+        ? [await embedDocuments, [] as number[][]]
+        : await Promise.all([embedDocuments, Promise.all(queries.map((q) => index.embeddings.embedQuery(q)))]);
+    if (!Array.isArray(docs) || docs.length !== documents.length) {
+      throw new InvalidArgumentError(source, `embedDocuments returned ${Array.isArray(docs) ? docs.length : "no"} vectors for ${documents.length} texts`);
     }
-    for (const v of [...docs, ...qs]) {
-      if (!Array.isArray(v) || v.length !== index.dims) {
-        throw new InvalidArgumentError(source, `Embedding has ${Array.isArray(v) ? v.length : "no"} dimensions, index.dims is ${index.dims}`);
+    for (const list of [docs, qs]) {
+      for (const v of list) {
+        if (!Array.isArray(v) || v.length !== index.dims) {
+          throw new InvalidArgumentError(source, `Embedding has ${Array.isArray(v) ? v.length : "no"} dimensions, index.dims is ${index.dims}`);
+        }
       }
     }
     return { documents: docs, queries: qs };

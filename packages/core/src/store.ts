@@ -174,11 +174,43 @@ export abstract class PersistStore extends BaseStore {
     return toPersistenceError(this.source, action, err);
   }
 
-  /** `put` with an optional per-item TTL in minutes (`null` = never expires). */
+  /**
+   * `put` with an optional per-item TTL in minutes (`null` = never expires). The same validation,
+   * embedding and storage as `batch([op])`, without the bookkeeping a batch of many operations needs.
+   */
   override async put(namespace: string[], key: string, value: Record<string, any>, index?: false | string[], options?: { ttl?: number | null }): Promise<void> {
     const op: TtlPutOperation = { namespace, key, value, index };
     if (options && "ttl" in options) op.ttl = options.ttl;
-    await this.batch([op]);
+    this.assertOpen();
+    const now = Date.now();
+    const plan: BatchPlan = { now, refreshOnRead: this.ttlConfig?.refreshOnRead ?? false, gets: [], searches: [], listNamespaces: [], puts: [] };
+    this.checkPut(op);
+    plan.puts.push(this.preparePut(op, [...namespace], encodeNamespace(namespace), now));
+    await this.embed(plan, [op]);
+    try {
+      await this._executeBatch(plan);
+    } catch (err) {
+      throw this.mapError("batch", err);
+    }
+  }
+
+  /** Throws `InvalidArgumentError` for a put operation that cannot be stored. */
+  private checkPut(p: TtlPutOperation): void {
+    validateNamespace(p.namespace, this.source);
+    this.checkKey(p.key);
+    if (p.value !== null && (typeof p.value !== "object" || Array.isArray(p.value))) {
+      throw new InvalidArgumentError(this.source, `put value must be a plain object or null (delete), got ${Array.isArray(p.value) ? "an array" : typeof p.value}`);
+    }
+    if (p.index !== undefined && p.index !== false && !(Array.isArray(p.index) && p.index.every((f) => typeof f === "string"))) {
+      throw new InvalidArgumentError(this.source, "put index must be false or an array of field paths");
+    }
+    if ("ttl" in p) validateTtlMinutes(p.ttl, this.source);
+  }
+
+  /** The plan entry of a validated put: its TTL resolved against the store's default. */
+  private preparePut(op: TtlPutOperation, namespace: string[], ns: string, now: number): PreparedPut {
+    const ttlMinutes = op.value === null ? null : "ttl" in op ? (op.ttl ?? null) : (this.ttlConfig?.defaultTtl ?? null);
+    return { namespace, ns, key: op.key, value: op.value, ttlMinutes, expiresAt: expiresAt(now, ttlMinutes) };
   }
 
   async batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {
@@ -226,15 +258,7 @@ export abstract class PersistStore extends BaseStore {
         });
       } else {
         const p = op as TtlPutOperation;
-        validateNamespace(p.namespace, this.source);
-        this.checkKey(p.key);
-        if (p.value !== null && (typeof p.value !== "object" || Array.isArray(p.value))) {
-          throw new InvalidArgumentError(this.source, `put value must be a plain object or null (delete), got ${Array.isArray(p.value) ? "an array" : typeof p.value}`);
-        }
-        if (p.index !== undefined && p.index !== false && !(Array.isArray(p.index) && p.index.every((f) => typeof f === "string"))) {
-          throw new InvalidArgumentError(this.source, "put index must be false or an array of field paths");
-        }
-        if ("ttl" in p) validateTtlMinutes(p.ttl, this.source);
+        this.checkPut(p);
         const ns = encodeNamespace(p.namespace);
         const mapKey = `${ns}\u0000${p.key}`;
         putsByKey.delete(mapKey); // re-insert so the map keeps the order of the last write
@@ -243,10 +267,7 @@ export abstract class PersistStore extends BaseStore {
       }
     }
 
-    for (const { op, namespace, ns } of putsByKey.values()) {
-      const ttlMinutes = op.value === null ? null : "ttl" in op ? (op.ttl ?? null) : (this.ttlConfig?.defaultTtl ?? null);
-      plan.puts.push({ namespace, ns, key: op.key, value: op.value, ttlMinutes, expiresAt: expiresAt(now, ttlMinutes) });
-    }
+    for (const { op, namespace, ns } of putsByKey.values()) plan.puts.push(this.preparePut(op, namespace, ns, now));
     await this.embed(plan, [...putsByKey.values()].map((p) => p.op));
 
     let result: BatchResult;
