@@ -267,6 +267,17 @@ export function linearStorageGroup(harness: SaverHarness): void {
       }
       const listed = await collect(saver.list(chain.config(), { limit: 1 }));
       expect(listed[0]?.checkpoint.channel_values).toEqual(before);
+      // A listing hands out values of its own too, each checkpoint's separate from the others'.
+      for (let round = 0; round < 2; round++) {
+        for (const tuple of await collect(saver.list(chain.config()))) {
+          expect(tuple.checkpoint.channel_values, `list ${round}, checkpoint ${chain.ids.indexOf(tuple.checkpoint.id)}`).toEqual(chain.valuesAt(tuple.checkpoint.id));
+          const messages = tuple.checkpoint.channel_values.messages as Array<Record<string, unknown>> | undefined;
+          if (messages?.length) {
+            messages[0].content = "changed by the caller";
+            messages.pop();
+          }
+        }
+      }
       await grow(chain, 2, 4);
       await expectAllReadBack(chain, await readers(saver, { linearStorage: SHORT }));
     });

@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import type { ChannelVersions, Checkpoint, SerializerProtocol } from "@langchain/langgraph-checkpoint";
 import { InvalidArgumentError, SerializationError } from "./errors.js";
 import type { BlobRecord, CheckpointRecord } from "./saver-types.js";
-import { PersistSerializer, utf8Bytes } from "./serde.js";
-import { copyTree, plainTree, sameAsTree } from "./plain.js";
+import { PersistSerializer, readsAsPlainJson, utf8Bytes } from "./serde.js";
+import { copyElements, copyTree, plainTree, sameAsTree } from "./plain.js";
 
 /** Blob type of a channel version that holds no value (the channel was cleared). */
 export const EMPTY_BLOB_TYPE = "empty";
@@ -68,24 +68,142 @@ export interface BlobCodec {
   reset(): void;
 }
 
-/**
- * Blobs a reader already holds: `refs` lists them as `[channel, key]` (a backend may leave these out of
- * `StoredCheckpoint.blobs`, with the rest of their chains); the codec fills them in from `bytes`.
- * Blobs never change once stored under a key (keys carry a random version suffix), so a held blob is
- * never stale; only keys in this library's version format are offered.
- */
 /** Blob references as `[channel, key]`: what a read tells the backend it need not fetch. */
 export type KnownRefs = ReadonlyArray<readonly [channel: string, key: string]>;
 
+/**
+ * Blobs a reader already holds: `refs` lists them as `[channel, key]` (a backend may leave these out of
+ * `StoredCheckpoint.blobs`, with the rest of their chains); the codec fills them in from `values`.
+ * Blobs never change once stored under a key (keys carry a random version suffix), so a held blob is
+ * never stale; only keys in this library's version format are offered.
+ */
 export interface KnownBlobs {
   readonly refs: KnownRefs;
-  /** The full JSON bytes of each value, by `channel \0 key`. */
-  readonly bytes: ReadonlyMap<string, Uint8Array>;
+  /** The full value of each reference, by `channel \0 key`. */
+  readonly values: ReadonlyMap<string, HeldValue>;
+}
+
+/**
+ * A channel value (a JSON array) the codec holds in full: its bytes, kept as the parts they were built
+ * from (a snapshot, then the elements each later version appended) and joined on first use, and, when
+ * the value is a plain JSON tree (see plain.ts), a private parsed copy. Never changed once made.
+ */
+export class HeldValue {
+  private parts: Uint8Array[] | undefined;
+  private joined: Uint8Array | undefined;
+
+  private constructor(
+    parts: Uint8Array[] | undefined,
+    joined: Uint8Array | undefined,
+    /** Byte length of the joined JSON. */
+    readonly length: number,
+    readonly tree: unknown[] | undefined,
+  ) {
+    this.parts = parts;
+    this.joined = joined;
+  }
+
+  static of(bytes: Uint8Array, tree?: unknown[]): HeldValue {
+    return new HeldValue(undefined, bytes, bytes.length, tree);
+  }
+
+  /** The JSON bytes of the whole array. */
+  get bytes(): Uint8Array {
+    if (this.joined === undefined) {
+      this.joined = joinArrays(this.parts!);
+      this.parts = undefined;
+    }
+    return this.joined;
+  }
+
+  /** What it counts against `cacheBytes`: its bytes, three times over with a parsed copy. */
+  get cost(): number {
+    return this.tree ? 3 * this.length : this.length;
+  }
+
+  /** The same bytes with a parsed copy. */
+  withTree(tree: unknown[] | undefined): HeldValue {
+    return tree === undefined ? this : new HeldValue(this.parts, this.joined, this.length, tree);
+  }
+
+  /** This array with the elements of `more` (a JSON array) appended, without copying the bytes held so far. */
+  append(more: Uint8Array, tree: unknown[]): HeldValue {
+    const parts = this.joined !== undefined ? [this.joined, more] : [...this.parts!, more];
+    const both = this.length > 2 && more.length > 2;
+    return new HeldValue(parts, undefined, this.length + more.length - (both ? 1 : 2), tree);
+  }
 }
 
 export interface DecodeOptions {
   known?: KnownBlobs;
   tips?: boolean;
+  /** The listing this read belongs to: chains decoded for newer checkpoints are reused for older ones. */
+  page?: ListPage;
+}
+
+/** Chains a listing keeps at most (the newest decoded). */
+const PAGE_CHAINS = 16;
+
+/**
+ * What one listing (`list`) keeps between the checkpoints it decodes. A listing walks a thread from the
+ * newest checkpoint back; the chain of an older checkpoint is usually a prefix of a chain already
+ * decoded (the same links, fewer of them), so its value is the first elements of that parsed value:
+ * copied, not joined and parsed again. Only values core's serializer reads as plain `JSON.parse`.
+ */
+export class ListPage {
+  private readonly chains = new Map<string, PageChain>();
+
+  /** A copy of the value of the chain ending at `key`, when it is a prefix of a chain this page decoded. */
+  prefix(chainId: string, key: string): unknown[] | undefined {
+    const chain = this.chains.get(chainId);
+    const at = chain?.index.get(key);
+    if (chain === undefined || at === undefined) return undefined;
+    let end = chain.ends[at];
+    if (end === undefined) {
+      // Counted down from the nearest link whose end is known (the newest always is).
+      let k = at + 1;
+      while (chain.ends[k] === undefined) k++;
+      end = chain.ends[k]!;
+      for (let i = k; i > at; i--) {
+        const count = elementCount(chain.datas[i]);
+        if (count === undefined || count > end) {
+          this.chains.delete(chainId);
+          return undefined;
+        }
+        end -= count;
+        chain.ends[i - 1] = end;
+      }
+    }
+    return copyElements(chain.full, end);
+  }
+
+  /** Keeps a decoded chain: its links' keys and bytes (oldest first) and a private copy of its value. */
+  keep(chainId: string, keys: string[], datas: Uint8Array[], full: unknown[]): void {
+    const ends = new Array<number | undefined>(keys.length);
+    ends[keys.length - 1] = full.length;
+    this.chains.delete(chainId);
+    this.chains.set(chainId, { index: new Map(keys.map((k, i) => [k, i])), datas, ends, full });
+    while (this.chains.size > PAGE_CHAINS) this.chains.delete(this.chains.keys().next().value as string);
+  }
+}
+
+interface PageChain {
+  /** Link key → its position (0: the base snapshot). */
+  index: Map<string, number>;
+  datas: Uint8Array[];
+  /** Elements of the value up to and including each link, where counted. */
+  ends: Array<number | undefined>;
+  full: unknown[];
+}
+
+/** Elements of a JSON array's bytes; `undefined` when they are not one. */
+function elementCount(data: Uint8Array): number | undefined {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8"));
+    return Array.isArray(parsed) ? parsed.length : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `channel \0 key`: the index of `KnownBlobs.bytes`. */
@@ -218,9 +336,15 @@ export function walkChain(key: string, get: (key: string) => BlobRecord | undefi
   return out;
 }
 
+/** SHA-256 of a string as base64url: the one-shot `crypto.hash` where Node has it (20.12+), else a Hash object. */
+const sha256: (text: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === "function"
+    ? (text) => (crypto as unknown as { hash(algorithm: string, data: string, encoding: string): string }).hash("sha256", text, "base64url")
+    : (text) => crypto.createHash("sha256").update(text).digest("base64url");
+
 /** Link id of a channel version: short, fixed-length, determined by the version alone. */
 function linkOf(version: string): string {
-  return createHash("sha256").update(version).digest("base64url").slice(0, 10);
+  return sha256(version).slice(0, 10);
 }
 
 interface ChannelState {
@@ -232,24 +356,18 @@ interface ChannelState {
   base?: string;
   seq?: number;
   /**
-   * The JSON bytes of the full value: a later value whose bytes start with these without the closing
-   * `]` (then `,`) only appended elements. Only while a state is being built: remembered states leave
-   * their bytes to the thread's tips, so the codec holds the latest values, not every checkpoint's.
+   * The full value of an array channel: a later value that starts with its elements only appended
+   * some. Only while a state is being built: remembered states leave their values to the thread's
+   * tips, so the codec holds the latest values, not every checkpoint's.
    */
-  bytes?: Uint8Array;
-  /** A private copy of the value when it is a plain JSON tree (see plain.ts); only while being built, like `bytes`. */
-  tree?: unknown[];
+  held?: HeldValue;
 }
 
-/** A value the codec holds in full: its JSON bytes, and a private copy when it is a plain JSON tree. */
+/** A value the codec holds in full, under the key of the blob that ends its chain. */
 interface Tip {
   key: string;
-  bytes: Uint8Array;
-  tree?: unknown[];
+  value: HeldValue;
 }
-
-/** What a held value counts against `cacheBytes`: its bytes, three times over with its parsed copy. */
-const tipCost = (t: Tip) => (t.tree ? 3 * t.bytes.length : t.bytes.length);
 
 /**
  * The default codec. Every changed channel version gets one blob. When a channel holds an array that
@@ -307,10 +425,7 @@ export class LinearBlobCodec implements BlobCodec {
    */
   private remember(key: string, state: Map<string, ChannelState>, threadNs?: string): void {
     if (threadNs !== undefined) this.rememberTips(threadNs, state);
-    for (const st of state.values()) {
-      if (st.bytes !== undefined) st.bytes = undefined;
-      if (st.tree !== undefined) st.tree = undefined;
-    }
+    for (const st of state.values()) if (st.held !== undefined) st.held = undefined;
     this.states.delete(key);
     this.states.set(key, state);
     while (this.states.size > this.cacheSize) this.states.delete(this.states.keys().next().value as string);
@@ -319,15 +434,14 @@ export class LinearBlobCodec implements BlobCodec {
   private rememberTips(threadNs: string, state: Map<string, ChannelState>): void {
     let channels = this.tips.get(threadNs);
     for (const [channel, st] of state) {
-      if (!st.bytes) continue;
+      if (!st.held) continue;
       if (!channels) channels = new Map();
       const list = channels.get(channel) ?? [];
       const same = list.findIndex((t) => t.key === st.key);
-      if (same >= 0) this.heldBytes -= tipCost(list.splice(same, 1)[0]);
-      const tip: Tip = { key: st.key, bytes: st.bytes, tree: st.tree };
-      list.unshift(tip);
-      this.heldBytes += tipCost(tip);
-      while (list.length > TIPS_PER_CHANNEL) this.heldBytes -= tipCost(list.pop()!);
+      if (same >= 0) this.heldBytes -= list.splice(same, 1)[0].value.cost;
+      list.unshift({ key: st.key, value: st.held });
+      this.heldBytes += st.held.cost;
+      while (list.length > TIPS_PER_CHANNEL) this.heldBytes -= list.pop()!.value.cost;
       channels.set(channel, list);
     }
     if (!channels) return;
@@ -341,7 +455,7 @@ export class LinearBlobCodec implements BlobCodec {
   private dropTips(threadNs: string): void {
     const channels = this.tips.get(threadNs);
     if (!channels) return;
-    for (const list of channels.values()) for (const t of list) this.heldBytes -= tipCost(t);
+    for (const list of channels.values()) for (const t of list) this.heldBytes -= t.value.cost;
     this.tips.delete(threadNs);
   }
 
@@ -360,15 +474,15 @@ export class LinearBlobCodec implements BlobCodec {
     const channels = this.tips.get(`${threadId}\u0000${checkpointNs}`);
     if (!channels) return undefined;
     const refs: Array<[string, string]> = [];
-    const bytes = new Map<string, Uint8Array>();
+    const values = new Map<string, HeldValue>();
     for (const [channel, list] of channels) {
       for (const t of list) {
         if (!OWN_VERSION.test(t.key)) continue;
         refs.push([channel, t.key]);
-        bytes.set(knownBlobId(channel, t.key), t.bytes);
+        values.set(knownBlobId(channel, t.key), t.value);
       }
     }
-    return refs.length > 0 ? { refs, bytes } : undefined;
+    return refs.length > 0 ? { refs, values } : undefined;
   }
 
   needsParent(threadId: string, checkpointNs: string, parentCheckpointId: string | null): boolean {
@@ -393,29 +507,39 @@ export class LinearBlobCodec implements BlobCodec {
         if (!has) return { channel, version, type: EMPTY_BLOB_TYPE, data: EMPTY };
         const value = input.values[channel];
         const prev = parent?.get(channel);
-        const held = prev !== undefined && this.enabled ? this.tip(threadNs, channel, prev.key) : undefined;
+        const previous = prev !== undefined && this.enabled ? this.tip(threadNs, channel, prev.key)?.value : undefined;
         // A plain array that kept the held value's elements: only the new elements are serialised.
-        const grown = held?.tree && Array.isArray(value) && !version.includes(CHAIN_SEPARATOR) ? appendTo(held as Required<Tip>, value) : undefined;
-        const [type, data] = grown ? ["json", grown.data] : await this.serde.dumpsTyped(value);
-        if (!this.enabled || !Array.isArray(value) || type !== "json" || data.length < 2 || data[data.length - 1] !== CLOSE || version.includes(CHAIN_SEPARATOR)) {
-          return { channel, version, type, data };
+        const grown = previous?.tree && Array.isArray(value) && !version.includes(CHAIN_SEPARATOR) ? appendTo(previous, value) : undefined;
+        let held: HeldValue;
+        let data: Uint8Array | undefined;
+        let type = "json";
+        if (grown) held = grown.value;
+        else {
+          [type, data] = await this.serde.dumpsTyped(value);
+          if (!this.enabled || !Array.isArray(value) || type !== "json" || data.length < 2 || data[data.length - 1] !== CLOSE || version.includes(CHAIN_SEPARATOR)) {
+            return { channel, version, type, data };
+          }
+          held = HeldValue.of(data, this.treeOf(value));
         }
-        const tree = grown ? grown.tree : this.treeOf(value);
-        const p = held?.bytes;
-        if (prev?.base !== undefined && prev.seq !== undefined && p && prev.seq < this.snapshotEvery && (grown ? data.length > p.length : extendsArray(data, p))) {
-          // `[a,b` + `,c]` → store `[c]`: serialised elements are context-free JSON. From `[]`, `[` + `c]`.
-          const start = p.length === 2 ? 1 : p.length;
-          const delta = new Uint8Array(data.length - start + 1);
-          delta[0] = OPEN;
-          delta.set(data.subarray(start), 1);
-          const seq = prev.seq + 1;
-          const key = chainKey(prev.base, seq, linkOf(version));
-          const previousLink = prev.seq === 0 ? "" : (parseChainKey(prev.key)?.link ?? "");
-          state.set(channel, { version, key, base: prev.base, seq, bytes: data, tree });
-          return { channel, version: key, type: DELTA_BLOB_PREFIX + previousLink, data: delta };
+        if (prev?.base !== undefined && prev.seq !== undefined && previous && prev.seq < this.snapshotEvery) {
+          let delta = grown?.more;
+          if (data !== undefined && extendsArray(data, previous.bytes)) {
+            // `[a,b` + `,c]` → store `[c]`: serialised elements are context-free JSON. From `[]`, `[` + `c]`.
+            const start = previous.length === 2 ? 1 : previous.length;
+            delta = new Uint8Array(data.length - start + 1);
+            delta[0] = OPEN;
+            delta.set(data.subarray(start), 1);
+          }
+          if (delta !== undefined) {
+            const seq = prev.seq + 1;
+            const key = chainKey(prev.base, seq, linkOf(version));
+            const previousLink = prev.seq === 0 ? "" : (parseChainKey(prev.key)?.link ?? "");
+            state.set(channel, { version, key, base: prev.base, seq, held });
+            return { channel, version: key, type: DELTA_BLOB_PREFIX + previousLink, data: delta };
+          }
         }
-        state.set(channel, { version, key: version, base: version, seq: 0, bytes: data, tree });
-        return { channel, version, type, data };
+        state.set(channel, { version, key: version, base: version, seq: 0, held });
+        return { channel, version, type, data: data ?? held.bytes };
       }),
     );
     const refs: Array<[string, string]> = [];
@@ -449,17 +573,15 @@ export class LinearBlobCodec implements BlobCodec {
         const version = versions[channel] !== undefined ? String(versions[channel]) : chainLowerBound(key);
         const own = byChannel.get(channel) ?? none;
         const tip = own.get(key);
-        const held = tip === undefined ? known?.bytes.get(knownBlobId(channel, key)) : undefined;
+        let held = tip === undefined ? known?.values.get(knownBlobId(channel, key)) : undefined;
         if (held !== undefined) {
-          const heldTree = this.tip(threadNs, channel, key);
-          let tree = heldTree?.bytes === held ? heldTree.tree : undefined;
-          if (tree) values[channel] = copyTree(tree);
+          if (held.tree) values[channel] = copyTree(held.tree);
           else {
-            values[channel] = await this.serde.loadsTyped("json", held);
-            if (options.tips) tree = this.treeOf(values[channel]);
+            values[channel] = await this.serde.loadsTyped("json", held.bytes);
+            if (options.tips) held = held.withTree(this.treeOf(values[channel]));
           }
           const chain = parseChainKey(key);
-          state.set(channel, { version, key, base: chain ? chain.base : key, seq: chain ? chain.seq : 0, bytes: held, tree });
+          state.set(channel, { version, key, base: chain ? chain.base : key, seq: chain ? chain.seq : 0, held });
           return;
         }
         if (!tip || tip.type === EMPTY_BLOB_TYPE) {
@@ -470,22 +592,36 @@ export class LinearBlobCodec implements BlobCodec {
           values[channel] = await this.serde.loadsTyped(tip.type, tip.data);
           const extendable = this.enabled && tip.type === "json" && tip.data.length >= 2 && tip.data[tip.data.length - 1] === CLOSE && Array.isArray(values[channel]);
           const tree = extendable && options.tips ? this.treeOf(values[channel]) : undefined;
-          state.set(channel, extendable ? { version, key, base: key, seq: 0, bytes: tip.data, tree } : { version, key });
+          state.set(channel, extendable ? { version, key, base: key, seq: 0, held: HeldValue.of(tip.data, tree) } : { version, key });
+          return;
+        }
+        const parsed = parseChainKey(key)!;
+        const page = this.plainTrees ? options.page : undefined;
+        const chainId = page && `${record.threadId}\u0000${record.checkpointNs}\u0000${channel}\u0000${parsed.base}`;
+        const reused = page && page.prefix(chainId!, key);
+        if (reused) {
+          values[channel] = reused;
+          state.set(channel, this.enabled ? { version, key, base: parsed.base, seq: parsed.seq } : { version, key });
           return;
         }
         const links = walkChain(key, (k) => own.get(k));
         const base = links[links.length - 1];
-        const parsed = parseChainKey(key)!;
         if (base.version !== parsed.base || base.type.startsWith(DELTA_BLOB_PREFIX) || links.length !== parsed.seq + 1) {
           throw new SerializationError(
             "@langgraph-persist/core",
             `Checkpoint ${record.checkpointId} of thread ${record.threadId} references blob ${channel}@${key}, whose chain is missing link ${parsed.seq + 1 - links.length} of ${parsed.seq}`,
           );
         }
-        const data = concatArrays(links);
+        const datas = links.map((l) => l.data).reverse();
+        const data = joinArrays(datas);
         values[channel] = await this.serde.loadsTyped(base.type, data);
+        if (page && base.type === "json" && Array.isArray(values[channel]) && readsAsPlainJson(data)) {
+          const full = values[channel] as unknown[];
+          values[channel] = copyElements(full, full.length);
+          page.keep(chainId!, links.map((l) => l.version).reverse(), datas, full);
+        }
         const tree = this.enabled && options.tips ? this.treeOf(values[channel]) : undefined;
-        state.set(channel, this.enabled ? { version, key, base: parsed.base, seq: parsed.seq, bytes: data, tree } : { version, key });
+        state.set(channel, this.enabled ? { version, key, base: parsed.base, seq: parsed.seq, held: HeldValue.of(data, tree) } : { version, key });
       }),
     );
     const key = this.key(record.threadId, record.checkpointNs, record.checkpointId);
@@ -507,35 +643,29 @@ export class LinearBlobCodec implements BlobCodec {
 }
 
 /**
- * The JSON bytes and plain tree of `value` when it holds the held value's elements unchanged (compared
- * against its tree), plus plain elements appended: only those are serialised. `undefined` otherwise.
+ * `value` as a held value when it holds `previous`'s elements unchanged (compared against its tree),
+ * plus plain elements appended: only those are serialised (`more`, a JSON array; `undefined` when
+ * nothing was appended). `undefined` otherwise.
  */
-function appendTo(held: Required<Tip>, value: unknown[]): { data: Uint8Array; tree: unknown[] } | undefined {
-  const { tree, bytes } = held;
+function appendTo(previous: HeldValue, value: unknown[]): { value: HeldValue; more?: Uint8Array } | undefined {
+  const tree = previous.tree!;
   if (value.length < tree.length) return undefined;
   for (let i = 0; i < tree.length; i++) if (!sameAsTree(value[i], tree[i])) return undefined;
-  if (value.length === tree.length) return { data: bytes, tree };
+  if (value.length === tree.length) return { value: previous };
   const added = plainTree(value.slice(tree.length)) as unknown[] | undefined;
   if (added === undefined) return undefined;
-  // `[a,b]` + `[c,d]` → `[a,b,c,d]`; `[]` + `[c,d]` → `[c,d]`.
   const more = utf8Bytes(JSON.stringify(added));
-  const keep = bytes.length > 2 ? bytes.length - 1 : 1;
-  const data = new Uint8Array(keep + (bytes.length > 2 ? 1 : 0) + more.length - 1);
-  data.set(bytes.subarray(0, keep), 0);
-  if (bytes.length > 2) data[keep] = COMMA;
-  data.set(more.subarray(1), data.length - more.length + 1);
-  return { data, tree: tree.concat(added) };
+  return { value: previous.append(more, tree.concat(added)), more };
 }
 
-/** `[a,b]` + `[c]` + `[d,e]` (newest first in `links`) → `[a,b,c,d,e]`, with one allocation. */
-function concatArrays(links: readonly BlobRecord[]): Uint8Array {
+/** `[a,b]` + `[c]` + `[]` + `[d,e]` (oldest first) → `[a,b,c,d,e]`, with one allocation. */
+function joinArrays(parts: readonly Uint8Array[]): Uint8Array {
   let length = 2;
-  for (const l of links) length += l.data.length - 1;
+  for (const d of parts) length += d.length - 1;
   const out = new Uint8Array(length);
   out[0] = OPEN;
   let at = 1;
-  for (let i = links.length - 1; i >= 0; i--) {
-    const d = links[i].data;
+  for (const d of parts) {
     if (d.length <= 2) continue; // `[]`: nothing to add
     if (at > 1) out[at++] = COMMA;
     out.set(d.subarray(1, d.length - 1), at);

@@ -80,15 +80,25 @@ export function sameAsTree(value: unknown, tree: unknown, depth = 0): boolean {
   return true;
 }
 
-/** A fresh copy of a tree made by {@link plainTree}, for a caller that may change it. */
+/**
+ * A fresh copy of a tree made by {@link plainTree} or `JSON.parse`, for a caller that may change it
+ * (`JSON.parse` keeps a `"__proto__"` key as an own property, and so does the copy).
+ */
 export function copyTree(tree: unknown): unknown {
   if (typeof tree !== "object" || tree === null) return tree;
-  if (Array.isArray(tree)) {
-    const out = new Array<unknown>(tree.length);
-    for (let i = 0; i < tree.length; i++) out[i] = copyTree(tree[i]);
-    return out;
-  }
+  if (Array.isArray(tree)) return copyElements(tree, tree.length);
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(tree)) out[k] = copyTree((tree as Record<string, unknown>)[k]);
+  for (const k of Object.keys(tree)) {
+    const v = copyTree((tree as Record<string, unknown>)[k]);
+    if (k === "__proto__") Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** A fresh copy of the first `count` elements of a tree array. */
+export function copyElements(tree: readonly unknown[], count: number): unknown[] {
+  const out = new Array<unknown>(count);
+  for (let i = 0; i < count; i++) out[i] = copyTree(tree[i]);
   return out;
 }

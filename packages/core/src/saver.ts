@@ -34,7 +34,7 @@ import type {
   WriteRecord,
 } from "./saver-types.js";
 import { validateTtlMinutes } from "./ttl.js";
-import { LinearBlobCodec, validateLinearStorageOptions, type BlobCodec, type KnownBlobs, type KnownRefs, type LinearStorageOptions } from "./blobs.js";
+import { LinearBlobCodec, ListPage, validateLinearStorageOptions, type BlobCodec, type KnownBlobs, type KnownRefs, type LinearStorageOptions } from "./blobs.js";
 
 export interface PersistSaverOptions {
   /**
@@ -259,6 +259,7 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     if (options?.filter && Object.keys(options.filter).length > 0) query.filter = await this.encodeFilter(options.filter);
     if (limit === 0) return;
     this.assertOpen();
+    const page = new ListPage();
     const iterator = this._list(query)[Symbol.asyncIterator]();
     try {
       while (true) {
@@ -271,7 +272,7 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
         if (step.done) return;
         let tuple: CheckpointTuple;
         try {
-          tuple = await this.toTuple(step.value);
+          tuple = await this.toTuple(step.value, undefined, false, page);
         } catch (err) {
           throw reissue(err, this.source);
         }
@@ -492,13 +493,13 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
   }
 
   /** Rebuilds a LangGraph `CheckpointTuple` from stored records. */
-  protected async toTuple(stored: StoredCheckpoint, known?: KnownBlobs, tips = false): Promise<CheckpointTuple> {
+  protected async toTuple(stored: StoredCheckpoint, known?: KnownBlobs, tips = false, page?: ListPage): Promise<CheckpointTuple> {
     const { record } = stored;
     const checkpoint = (await this.serde.loadsTyped(record.checkpoint.type, record.checkpoint.data)) as Checkpoint;
     checkpoint.id ??= record.checkpointId;
     const [metadata, channelValues, pendingWrites] = await Promise.all([
       this.loadMetadata(record.metadata, record.metadataJson) as Promise<CheckpointMetadata>,
-      this.blobCodec.decode(record, stored.blobs, checkpoint.channel_versions ?? {}, { known, tips }),
+      this.blobCodec.decode(record, stored.blobs, checkpoint.channel_versions ?? {}, { known, tips, page }),
       Promise.all(
         [...stored.writes].sort(compareWrites).map(async (w): Promise<CheckpointPendingWrite> => [w.taskId, w.channel, await this.serde.loadsTyped(w.type, w.data)]),
       ),

@@ -394,6 +394,14 @@ const LC_KEY = '"lc"';
 const LC_KEY_BYTES = new TextEncoder().encode(LC_KEY);
 const utf8 = new TextDecoder();
 
+/**
+ * Whether core's serializer reads these JSON bytes back as exactly `JSON.parse` would: nothing in them
+ * can be a LangChain record or a tagged value (no `"lc"` key).
+ */
+export function readsAsPlainJson(data: Uint8Array): boolean {
+  return !containsAscii(data, LC_KEY_BYTES);
+}
+
 function containsAscii(hay: Uint8Array, needle: Uint8Array): boolean {
   // Buffer#indexOf searches natively (memmem), an order of magnitude faster than a JS loop on large values.
   return Buffer.from(hay.buffer, hay.byteOffset, hay.byteLength).indexOf(needle) !== -1;

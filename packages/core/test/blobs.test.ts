@@ -274,8 +274,8 @@ describe("LinearBlobCodec knownBlobs", () => {
     const held = (h.codec as unknown as { heldBytes: number }).heldBytes;
     const known = h.codec.knownBlobs("t", "")!;
     expect(known.refs).toHaveLength(2);
-    expect(held).toBe([...known.bytes.values()].reduce((n, b) => n + b.length, 0));
-    const newest = known.bytes.get(`messages\u0000${known.refs[0][1]}`)!.length;
+    expect(held).toBe([...known.values.values()].reduce((n, v) => n + v.cost, 0));
+    const newest = known.values.get(`messages\u0000${known.refs[0][1]}`)!.cost;
     expect(held, "two values of the thread, not one per checkpoint").toBeLessThan(2 * newest);
     // Another thread pushes this one out once the bound is reached, but never the thread just written.
     const other = harness({ cacheBytes: 10 }, own);
