@@ -76,9 +76,29 @@ function textOf(v: unknown): string | undefined {
   return JSON.stringify(v);
 }
 
+/** Paths of index configs and puts, tokenized once (a store sees the same few paths on every put). */
+const tokenized = new Map<string, readonly PathToken[]>();
+
+function cachedTokens(path: string): readonly PathToken[] {
+  let tokens = tokenized.get(path);
+  if (tokens === undefined) {
+    tokens = tokenizeFieldPath(path);
+    if (tokenized.size >= 256) tokenized.clear();
+    tokenized.set(path, tokens);
+  }
+  return tokens;
+}
+
 /** The texts found at `path` in `value` (several for `[*]`); missing paths yield none. */
 export function textsAtPath(value: unknown, path: string): string[] {
-  const tokens = tokenizeFieldPath(path);
+  const tokens = cachedTokens(path);
+  if (tokens.length === 1 && tokens[0].kind === "key") {
+    // A top-level field, the usual index: no intermediate lists.
+    const key = tokens[0].key;
+    const hit = value !== null && typeof value === "object" && !Array.isArray(value) && Object.prototype.hasOwnProperty.call(value, key);
+    const text = hit ? textOf((value as Record<string, unknown>)[key]) : undefined;
+    return text !== undefined && text !== "" ? [text] : [];
+  }
   let current: unknown[] = [value];
   for (const t of tokens) {
     const next: unknown[] = [];

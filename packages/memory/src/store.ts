@@ -116,6 +116,10 @@ export class InMemoryStore extends PersistStore {
 
   protected async _executeBatch(plan: BatchPlan): Promise<BatchResult> {
     this.assertOpen();
+    if (plan.gets.length === 0 && plan.searches.length === 0 && plan.listNamespaces.length === 0) {
+      this.applyPuts(plan);
+      return { gets: [], searches: [], listNamespaces: [] };
+    }
     const { now } = plan;
     const live = (it: StoredItem | undefined) => (it && !isExpired(it.expiresAt, now) ? it : undefined);
     const touched = new Set<StoredItem>();
@@ -140,6 +144,12 @@ export class InMemoryStore extends PersistStore {
       }),
     };
     if (plan.refreshOnRead) for (const it of touched) if (it.ttlMinutes !== null) it.expiresAt = now + minutesToMs(it.ttlMinutes);
+    this.applyPuts(plan);
+    return result;
+  }
+
+  private applyPuts(plan: BatchPlan): void {
+    const { now } = plan;
     for (const p of plan.puts) {
       let items = this.data.get(p.ns);
       if (p.value === null) {
@@ -148,7 +158,8 @@ export class InMemoryStore extends PersistStore {
         continue;
       }
       if (!items) this.data.set(p.ns, (items = new Map()));
-      const prev = live(items.get(p.key));
+      const stored = items.get(p.key);
+      const prev = stored && !isExpired(stored.expiresAt, now) ? stored : undefined;
       const value = copyValue(p.value);
       items.set(p.key, {
         namespace: p.namespace,
@@ -162,7 +173,6 @@ export class InMemoryStore extends PersistStore {
         flat: isFlat(value),
       });
     }
-    return result;
   }
 
   private runSearch(s: PreparedSearch, now: number, touched: Set<StoredItem>): SearchItem[] {
