@@ -70,14 +70,15 @@ export function sameAsTree(value: unknown, tree: unknown, depth = 0): boolean {
     return true;
   }
   if (Array.isArray(value) || !isPlainObject(value)) return false;
-  const keys = Object.keys(value);
+  // for-in yields own keys in Object.keys order (an enumerable key inherited from a polluted prototype
+  // comes after them and fails the comparison: unsure, so unequal).
   const treeKeys = Object.keys(tree);
-  if (keys.length !== treeKeys.length) return false;
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i];
+  let i = 0;
+  for (const k in value) {
     if (k !== treeKeys[i] || !sameAsTree((value as Record<string, unknown>)[k], (tree as Record<string, unknown>)[k], depth + 1)) return false;
+    i++;
   }
-  return true;
+  return i === treeKeys.length;
 }
 
 /**
@@ -87,11 +88,12 @@ export function sameAsTree(value: unknown, tree: unknown, depth = 0): boolean {
 export function copyTree(tree: unknown): unknown {
   if (typeof tree !== "object" || tree === null) return tree;
   if (Array.isArray(tree)) return copyElements(tree, tree.length);
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(tree)) {
-    const v = copyTree((tree as Record<string, unknown>)[k]);
-    if (k === "__proto__") Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
-    else out[k] = v;
+  // Spread copies own data properties as they are (its fast path clones the object's shape at once);
+  // only nested objects are copied again.
+  const out: Record<string, unknown> = { ...tree };
+  for (const k in out) {
+    const v = out[k];
+    if (typeof v === "object" && v !== null && Object.prototype.hasOwnProperty.call(out, k)) out[k] = copyTree(v);
   }
   return out;
 }
@@ -99,6 +101,9 @@ export function copyTree(tree: unknown): unknown {
 /** A fresh copy of the first `count` elements of a tree array. */
 export function copyElements(tree: readonly unknown[], count: number): unknown[] {
   const out = new Array<unknown>(count);
-  for (let i = 0; i < count; i++) out[i] = copyTree(tree[i]);
+  for (let i = 0; i < count; i++) {
+    const v = tree[i];
+    out[i] = typeof v === "object" && v !== null ? copyTree(v) : v;
+  }
   return out;
 }

@@ -96,3 +96,16 @@ describe("plain JSON trees", () => {
     expect(tree).toEqual([{ a: { b: [1] } }]);
   });
 });
+
+describe("copyTree", () => {
+  it("copies what JSON.parse makes, own __proto__ keys included, without touching prototypes", () => {
+    const parsed = JSON.parse('[{"__proto__": {"polluted": true}, "a": [1, {"b": null}]}, "s", 1, null, [[]]]');
+    const copy = copyTree(parsed) as Array<Record<string, unknown>>;
+    expect(copy).toStrictEqual(parsed);
+    expect(Object.getPrototypeOf(copy[0])).toBe(Object.prototype);
+    expect(Object.prototype.hasOwnProperty.call(copy[0], "__proto__")).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(copy[0].a).not.toBe(parsed[0].a);
+    expect((copy[0].a as unknown[])[1]).not.toBe(parsed[0].a[1]);
+  });
+});
