@@ -206,7 +206,7 @@ function elementCount(data: Uint8Array): number | undefined {
   }
 }
 
-/** `channel \0 key`: the index of `KnownBlobs.bytes`. */
+/** `channel \0 key`: the index of `KnownBlobs.values`. */
 export function knownBlobId(channel: string, key: string): string {
   return `${channel}\u0000${key}`;
 }
