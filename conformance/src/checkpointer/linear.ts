@@ -1,5 +1,6 @@
 import { expect } from "vitest";
-import type { PersistSaver } from "@langgraph-persist/core";
+import { AIMessage, HumanMessage, SystemMessage, type BaseMessage } from "@langchain/core/messages";
+import { PersistSerializer, type PersistSaver } from "@langgraph-persist/core";
 import { uniqueId } from "../define.js";
 import type { SaverHarness } from "../harness.js";
 import { saverGroup } from "./context.js";
@@ -248,6 +249,53 @@ export function linearStorageGroup(harness: SaverHarness): void {
         }
         for (const tuple of await collect(reader.list(chain.config()))) {
           expect(tuple.checkpoint.channel_values.messages, `list, checkpoint ${chain.ids.indexOf(tuple.checkpoint.id)}`).toEqual(expected.get(tuple.checkpoint.id));
+        }
+      }
+    });
+
+    test("linear storage - LangChain messages changed in place between puts are stored as they were at each put", async () => {
+      const saver = await fresh({ linearStorage: SHORT });
+      const chain = new ChainWriter(saver, uniqueId());
+      // What each put must read back: the messages as the serializer saw them at that put.
+      const serde = new PersistSerializer();
+      const expected = new Map<string, unknown>();
+      const put = async (messages: BaseMessage[]) => {
+        const config = await chain.step({ set: { messages: [...messages] } });
+        const [type, data] = await serde.dumpsTyped(messages);
+        expected.set(String(config.configurable?.checkpoint_id), await serde.loadsTyped(type, data));
+      };
+      const human = (i: number) => new HumanMessage({ content: `question ${i}`, id: `h${i}` });
+      const ai = (i: number) => new AIMessage({ content: `answer ${i}`, id: `a${i}`, additional_kwargs: { step: i } });
+      const msgs: BaseMessage[] = [human(0), ai(0)];
+      await put(msgs);
+      msgs.push(human(1));
+      await put(msgs);
+      msgs[0].content = "question 0, edited in place";
+      msgs.push(ai(1));
+      await put(msgs);
+      (msgs[1].additional_kwargs as Record<string, unknown>).nested = { deep: [1, 2] }; // a nested change, nothing appended
+      await put(msgs);
+      (msgs[3] as AIMessage).tool_calls?.push({ name: "search", args: { q: "x" }, id: "call-1", type: "tool_call" });
+      msgs[2].id = "h1-renamed";
+      msgs.push(human(2));
+      await put(msgs);
+      msgs[0] = new SystemMessage({ content: "question 0, edited in place", id: "h0" }); // same fields, another class
+      msgs[4].name = "alice"; // a field set that was undefined
+      await put(msgs);
+      // Messages read back (revived) are changed and put again, as a graph does between invokes.
+      const read = (await saver.getTuple(chain.config()))?.checkpoint.channel_values.messages as BaseMessage[];
+      read[1].content = "answer 0, edited after a read";
+      read.push(ai(2));
+      await put(read);
+      read.push(human(3));
+      await put(read);
+      for (const reader of await readers(saver, { linearStorage: SHORT })) {
+        for (const [id, messages] of expected) {
+          const tuple = await reader.getTuple(chain.config(id));
+          expect(tuple?.checkpoint.channel_values.messages, `checkpoint ${chain.ids.indexOf(id)}`).toStrictEqual(messages);
+        }
+        for (const tuple of await collect(reader.list(chain.config()))) {
+          expect(tuple.checkpoint.channel_values.messages, `list, checkpoint ${chain.ids.indexOf(tuple.checkpoint.id)}`).toStrictEqual(expected.get(tuple.checkpoint.id));
         }
       }
     });

@@ -3,7 +3,7 @@ import type { ChannelVersions, Checkpoint, SerializerProtocol } from "@langchain
 import { InvalidArgumentError, SerializationError } from "./errors.js";
 import type { BlobRecord, CheckpointRecord } from "./saver-types.js";
 import { PersistSerializer, readsAsPlainJson, utf8Bytes } from "./serde.js";
-import { copyElements, copyTree, plainTree, sameAsTree } from "./plain.js";
+import { copyElements, copyTree, elementSnapshots, plainTree, sameAsSnapshot } from "./plain.js";
 
 /** Blob type of a channel version that holds no value (the channel was cleared). */
 export const EMPTY_BLOB_TYPE = "empty";
@@ -85,8 +85,10 @@ export interface KnownBlobs {
 
 /**
  * A channel value (a JSON array) the codec holds in full: its bytes, kept as the parts they were built
- * from (a snapshot, then the elements each later version appended) and joined on first use, and, when
- * the value is a plain JSON tree (see plain.ts), a private parsed copy. Never changed once made.
+ * from (a snapshot, then the elements each later version appended) and joined on first use; when the
+ * value is a plain JSON tree (see plain.ts), a private parsed copy; and, when every element has one, a
+ * snapshot per element (the tree's elements, or a LangChain message's state) that tells whether a later
+ * array kept them. Never changed once made.
  */
 export class HeldValue {
   private parts: Uint8Array[] | undefined;
@@ -98,13 +100,15 @@ export class HeldValue {
     /** Byte length of the joined JSON. */
     readonly length: number,
     readonly tree: unknown[] | undefined,
+    /** `null`: some element has none (not tried again on reads). */
+    readonly snapshots: unknown[] | null | undefined,
   ) {
     this.parts = parts;
     this.joined = joined;
   }
 
-  static of(bytes: Uint8Array, tree?: unknown[]): HeldValue {
-    return new HeldValue(undefined, bytes, bytes.length, tree);
+  static of(bytes: Uint8Array, tree?: unknown[], snapshots: unknown[] | null | undefined = tree): HeldValue {
+    return new HeldValue(undefined, bytes, bytes.length, tree, snapshots);
   }
 
   /** The JSON bytes of the whole array. */
@@ -116,21 +120,16 @@ export class HeldValue {
     return this.joined;
   }
 
-  /** What it counts against `cacheBytes`: its bytes, three times over with a parsed copy. */
+  /** What it counts against `cacheBytes`: its bytes, three times over with a parsed copy or snapshots. */
   get cost(): number {
-    return this.tree ? 3 * this.length : this.length;
-  }
-
-  /** The same bytes with a parsed copy. */
-  withTree(tree: unknown[] | undefined): HeldValue {
-    return tree === undefined ? this : new HeldValue(this.parts, this.joined, this.length, tree);
+    return this.tree || this.snapshots ? 3 * this.length : this.length;
   }
 
   /** This array with the elements of `more` (a JSON array) appended, without copying the bytes held so far. */
-  append(more: Uint8Array, tree: unknown[]): HeldValue {
+  append(more: Uint8Array, tree: unknown[] | undefined, snapshots: unknown[] | null): HeldValue {
     const parts = this.joined !== undefined ? [this.joined, more] : [...this.parts!, more];
     const both = this.length > 2 && more.length > 2;
-    return new HeldValue(parts, undefined, this.length + more.length - (both ? 1 : 2), tree);
+    return new HeldValue(parts, undefined, this.length + more.length - (both ? 1 : 2), tree, snapshots);
   }
 }
 
@@ -469,6 +468,13 @@ export class LinearBlobCodec implements BlobCodec {
     return this.plainTrees && Array.isArray(value) ? (plainTree(value) as unknown[] | undefined) : undefined;
   }
 
+  /** `value` (an array read or written, its JSON `bytes`) as a held value, with its parsed copy or element snapshots where it has them. */
+  private holdValue(bytes: Uint8Array, value: unknown): HeldValue {
+    const tree = this.treeOf(value);
+    const snapshots = tree ?? (this.plainTrees && Array.isArray(value) ? (elementSnapshots(value) ?? null) : undefined);
+    return HeldValue.of(bytes, tree, snapshots);
+  }
+
   knownBlobs(threadId: string, checkpointNs: string): KnownBlobs | undefined {
     if (!this.enabled) return undefined;
     const channels = this.tips.get(`${threadId}\u0000${checkpointNs}`);
@@ -508,8 +514,8 @@ export class LinearBlobCodec implements BlobCodec {
         const value = input.values[channel];
         const prev = parent?.get(channel);
         const previous = prev !== undefined && this.enabled ? this.tip(threadNs, channel, prev.key)?.value : undefined;
-        // A plain array that kept the held value's elements: only the new elements are serialised.
-        const grown = previous?.tree && Array.isArray(value) && !version.includes(CHAIN_SEPARATOR) ? appendTo(previous, value) : undefined;
+        // An array that kept the held value's elements: only the new elements are serialised.
+        const grown = previous?.snapshots && Array.isArray(value) && !version.includes(CHAIN_SEPARATOR) ? await appendTo(previous, value, this.serde) : undefined;
         let held: HeldValue;
         let data: Uint8Array | undefined;
         let type = "json";
@@ -519,7 +525,7 @@ export class LinearBlobCodec implements BlobCodec {
           if (!this.enabled || !Array.isArray(value) || type !== "json" || data.length < 2 || data[data.length - 1] !== CLOSE || version.includes(CHAIN_SEPARATOR)) {
             return { channel, version, type, data };
           }
-          held = HeldValue.of(data, this.treeOf(value));
+          held = this.holdValue(data, value);
         }
         if (prev?.base !== undefined && prev.seq !== undefined && previous && prev.seq < this.snapshotEvery) {
           let delta = grown?.more;
@@ -578,7 +584,7 @@ export class LinearBlobCodec implements BlobCodec {
           if (held.tree) values[channel] = copyTree(held.tree);
           else {
             values[channel] = await this.serde.loadsTyped("json", held.bytes);
-            if (options.tips) held = held.withTree(this.treeOf(values[channel]));
+            if (options.tips && held.snapshots === undefined) held = this.holdValue(held.bytes, values[channel]);
           }
           const chain = parseChainKey(key);
           state.set(channel, { version, key, base: chain ? chain.base : key, seq: chain ? chain.seq : 0, held });
@@ -591,8 +597,8 @@ export class LinearBlobCodec implements BlobCodec {
         if (!tip.type.startsWith(DELTA_BLOB_PREFIX)) {
           values[channel] = await this.serde.loadsTyped(tip.type, tip.data);
           const extendable = this.enabled && tip.type === "json" && tip.data.length >= 2 && tip.data[tip.data.length - 1] === CLOSE && Array.isArray(values[channel]);
-          const tree = extendable && options.tips ? this.treeOf(values[channel]) : undefined;
-          state.set(channel, extendable ? { version, key, base: key, seq: 0, held: HeldValue.of(tip.data, tree) } : { version, key });
+          const whole = extendable ? (options.tips ? this.holdValue(tip.data, values[channel]) : HeldValue.of(tip.data)) : undefined;
+          state.set(channel, whole ? { version, key, base: key, seq: 0, held: whole } : { version, key });
           return;
         }
         const parsed = parseChainKey(key)!;
@@ -620,8 +626,8 @@ export class LinearBlobCodec implements BlobCodec {
           values[channel] = copyElements(full, full.length);
           page.keep(chainId!, links.map((l) => l.version).reverse(), datas, full);
         }
-        const tree = this.enabled && options.tips ? this.treeOf(values[channel]) : undefined;
-        state.set(channel, this.enabled ? { version, key, base: parsed.base, seq: parsed.seq, held: HeldValue.of(data, tree) } : { version, key });
+        const whole = options.tips ? this.holdValue(data, values[channel]) : HeldValue.of(data);
+        state.set(channel, this.enabled ? { version, key, base: parsed.base, seq: parsed.seq, held: whole } : { version, key });
       }),
     );
     const key = this.key(record.threadId, record.checkpointNs, record.checkpointId);
@@ -643,19 +649,27 @@ export class LinearBlobCodec implements BlobCodec {
 }
 
 /**
- * `value` as a held value when it holds `previous`'s elements unchanged (compared against its tree),
- * plus plain elements appended: only those are serialised (`more`, a JSON array; `undefined` when
- * nothing was appended). `undefined` otherwise.
+ * `value` as a held value when it holds `previous`'s elements unchanged (compared against their
+ * snapshots), plus elements appended: only those are serialised (`more`, a JSON array; `undefined`
+ * when nothing was appended) — plain ones with `JSON.stringify`, LangChain messages by the serializer.
+ * `undefined` otherwise.
  */
-function appendTo(previous: HeldValue, value: unknown[]): { value: HeldValue; more?: Uint8Array } | undefined {
-  const tree = previous.tree!;
-  if (value.length < tree.length) return undefined;
-  for (let i = 0; i < tree.length; i++) if (!sameAsTree(value[i], tree[i])) return undefined;
-  if (value.length === tree.length) return { value: previous };
-  const added = plainTree(value.slice(tree.length)) as unknown[] | undefined;
-  if (added === undefined) return undefined;
-  const more = utf8Bytes(JSON.stringify(added));
-  return { value: previous.append(more, tree.concat(added)), more };
+async function appendTo(previous: HeldValue, value: unknown[], serde: SerializerProtocol): Promise<{ value: HeldValue; more?: Uint8Array } | undefined> {
+  const snapshots = previous.snapshots!;
+  if (value.length < snapshots.length) return undefined;
+  for (let i = 0; i < snapshots.length; i++) if (!sameAsSnapshot(value[i], snapshots[i])) return undefined;
+  if (value.length === snapshots.length) return { value: previous };
+  const rest = value.slice(snapshots.length);
+  const added = previous.tree ? (plainTree(rest) as unknown[] | undefined) : undefined;
+  if (added !== undefined) {
+    const tree = previous.tree!.concat(added);
+    const more = utf8Bytes(JSON.stringify(added));
+    return { value: previous.append(more, tree, tree), more };
+  }
+  const [type, more] = await serde.dumpsTyped(rest);
+  if (type !== "json" || more.length < 2 || more[0] !== OPEN || more[more.length - 1] !== CLOSE) return undefined;
+  const restSnapshots = elementSnapshots(rest);
+  return { value: previous.append(more, undefined, restSnapshots ? snapshots.concat(restSnapshots) : null), more };
 }
 
 /** `[a,b]` + `[c]` + `[]` + `[d,e]` (oldest first) → `[a,b,c,d,e]`, with one allocation. */

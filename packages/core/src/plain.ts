@@ -107,3 +107,123 @@ export function copyElements(tree: readonly unknown[], count: number): unknown[]
   }
   return out;
 }
+
+/**
+ * What a serialised LangChain message was made from: its prototype and every own property (a copy of
+ * each value). The JSON LangChain's `toJSON` writes for a message is a function of these (its class
+ * getters read them), so a message that still matches its snapshot still serialises to the same bytes.
+ */
+export class InstanceSnapshot {
+  constructor(
+    readonly proto: object,
+    readonly keys: readonly string[],
+    readonly values: readonly unknown[],
+  ) {}
+}
+
+/** Stands for a value a snapshot cannot hold. */
+const NOT_STATE: unique symbol = Symbol("not state");
+
+/** The built-in LangChain message classes (and subclasses): `lc_namespace` `["langchain_core", "messages"]`. */
+function isLangChainMessage(v: object): boolean {
+  const m = v as { lc_namespace?: unknown; lc_serializable?: unknown; toJSON?: unknown };
+  return Array.isArray(m.lc_namespace) && m.lc_namespace[0] === "langchain_core" && m.lc_namespace[1] === "messages" && m.lc_serializable === true && typeof m.toJSON === "function";
+}
+
+/**
+ * A snapshot of one array element, to tell later whether it changed: its plain tree ({@link plainTree}),
+ * or an {@link InstanceSnapshot} for a LangChain message whose properties hold only plain data
+ * (`undefined` included); `undefined` for anything else.
+ */
+export function elementSnapshot(value: unknown): unknown {
+  const tree = plainTree(value);
+  if (tree !== undefined) return tree;
+  if (typeof value !== "object" || value === null || Array.isArray(value) || !isLangChainMessage(value)) return undefined;
+  const keys = Object.getOwnPropertyNames(value);
+  const values = new Array<unknown>(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const s = stateTree((value as Record<string, unknown>)[keys[i]], 0);
+    if (s === NOT_STATE) return undefined;
+    values[i] = s;
+  }
+  return new InstanceSnapshot(Object.getPrototypeOf(value) as object, keys, values);
+}
+
+/** Snapshots of every element, or `undefined` when one cannot have any. */
+export function elementSnapshots(values: readonly unknown[]): unknown[] | undefined {
+  const out = new Array<unknown>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const s = elementSnapshot(values[i]);
+    if (s === undefined) return undefined;
+    out[i] = s;
+  }
+  return out;
+}
+
+/** Whether `value` still matches a snapshot made by {@link elementSnapshot}. `false` whenever unsure. */
+export function sameAsSnapshot(value: unknown, snapshot: unknown): boolean {
+  if (!(snapshot instanceof InstanceSnapshot)) return sameAsTree(value, snapshot);
+  if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== snapshot.proto) return false;
+  const keys = Object.getOwnPropertyNames(value);
+  if (keys.length !== snapshot.keys.length) return false;
+  for (let i = 0; i < keys.length; i++) {
+    if (keys[i] !== snapshot.keys[i] || !sameState((value as Record<string, unknown>)[keys[i]], snapshot.values[i], 0)) return false;
+  }
+  return true;
+}
+
+/** A copy of a property value made of plain data (`undefined`, non-finite numbers and `lc` keys allowed), or `NOT_STATE`. */
+function stateTree(value: unknown, depth: number): unknown {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+    case "number":
+    case "undefined":
+      return value;
+    case "object":
+      break;
+    default:
+      return NOT_STATE;
+  }
+  if (value === null) return null;
+  if (depth >= MAX_DEPTH) return NOT_STATE;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return NOT_STATE;
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) return NOT_STATE;
+      const v = stateTree(value[i], depth + 1);
+      if (v === NOT_STATE) return NOT_STATE;
+      out[i] = v;
+    }
+    return out;
+  }
+  if (!isPlainObject(value)) return NOT_STATE;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value)) {
+    if (k === "__proto__") return NOT_STATE;
+    const v = stateTree((value as Record<string, unknown>)[k], depth + 1);
+    if (v === NOT_STATE) return NOT_STATE;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Whether a property value equals its copy made by `stateTree` (same keys in the same order, `Object.is` leaves). */
+function sameState(value: unknown, state: unknown, depth: number): boolean {
+  if (typeof value !== "object" || value === null || typeof state !== "object" || state === null) return Object.is(value, state);
+  if (depth >= MAX_DEPTH) return false;
+  if (Array.isArray(state)) {
+    if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype || value.length !== state.length) return false;
+    for (let i = 0; i < state.length; i++) if (!(i in value) || !sameState(value[i], state[i], depth + 1)) return false;
+    return true;
+  }
+  if (Array.isArray(value) || !isPlainObject(value)) return false;
+  const stateKeys = Object.keys(state);
+  let i = 0;
+  for (const k in value) {
+    if (k !== stateKeys[i] || !sameState((value as Record<string, unknown>)[k], (state as Record<string, unknown>)[k], depth + 1)) return false;
+    i++;
+  }
+  return i === stateKeys.length;
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { HumanMessage } from "@langchain/core/messages";
+import { AIMessage, HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { PersistSerializer } from "../src/serde.js";
-import { copyTree, plainTree, sameAsTree } from "../src/plain.js";
+import { copyTree, elementSnapshot, elementSnapshots, InstanceSnapshot, plainTree, sameAsSnapshot, sameAsTree } from "../src/plain.js";
 
 const serde = new PersistSerializer();
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -107,5 +107,45 @@ describe("copyTree", () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(copy[0].a).not.toBe(parsed[0].a);
     expect((copy[0].a as unknown[])[1]).not.toBe(parsed[0].a[1]);
+  });
+});
+
+describe("element snapshots", () => {
+  const human = () => new HumanMessage({ content: "hi", id: "h1", additional_kwargs: { meta: { n: 1, tags: ["a"] } } });
+  const ai = () => new AIMessage({ content: "calling", id: "a1", tool_calls: [{ name: "search", args: { q: "x" }, id: "c1", type: "tool_call" }] });
+
+  it("hold a plain element as its tree and a LangChain message as its class and state", () => {
+    expect(elementSnapshot({ a: 1 })).toEqual({ a: 1 });
+    expect(elementSnapshot(human())).toBeInstanceOf(InstanceSnapshot);
+    expect(elementSnapshots([{ a: 1 }, human(), ai()])).toHaveLength(3);
+    expect(elementSnapshot(new Map()), "another class").toBeUndefined();
+    expect(elementSnapshot(new HumanMessage({ content: "hi", additional_kwargs: { when: new Date(0) } })), "a Date inside").toBeUndefined();
+    expect(elementSnapshots([human(), new Map()]), "one element without a snapshot").toBeUndefined();
+  });
+
+  it("match a message until anything the serializer reads changes", async () => {
+    const serde = new PersistSerializer();
+    for (const make of [human, ai]) {
+      const snapshot = elementSnapshot(make());
+      expect(sameAsSnapshot(make(), snapshot), "an equal message").toBe(true);
+      // A message matching the snapshot serialises to the same bytes as the one it was taken from.
+      expect(text((await serde.dumpsTyped([make()]))[1])).toBe(text((await serde.dumpsTyped([make()]))[1]));
+    }
+    const changes: Array<[string, () => unknown]> = [
+      ["content", () => Object.assign(human(), { content: "other" })],
+      ["id", () => Object.assign(human(), { id: "h2" })],
+      ["name set", () => Object.assign(human(), { name: "alice" })],
+      ["nested kwargs", () => { const m = human(); (m.additional_kwargs.meta as { n: number }).n = 2; return m; }],
+      ["nested array", () => { const m = human(); (m.additional_kwargs.meta as { tags: string[] }).tags.push("b"); return m; }],
+      ["lc_kwargs", () => { const m = human(); (m.lc_kwargs as Record<string, unknown>).content = "other"; return m; }],
+      ["own property added", () => Object.assign(human(), { extra: 1 })],
+      ["another class, same fields", () => new SystemMessage({ content: "hi", id: "h1", additional_kwargs: { meta: { n: 1, tags: ["a"] } } })],
+      ["a plain object", () => ({ ...human() })],
+    ];
+    const snapshot = elementSnapshot(human());
+    for (const [what, make] of changes) expect(sameAsSnapshot(make(), snapshot), what).toBe(false);
+    const withCall = ai();
+    withCall.tool_calls!.push({ name: "other", args: {}, id: "c2", type: "tool_call" });
+    expect(sameAsSnapshot(withCall, elementSnapshot(ai())), "tool call added").toBe(false);
   });
 });
