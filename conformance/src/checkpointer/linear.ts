@@ -25,6 +25,19 @@ async function expectAllReadBack(chain: ChainWriter, readers: PersistSaver[], id
   }
 }
 
+/** Every checkpoint in `expected` reads back exactly those `messages` (class instances included), by getTuple and by list. */
+async function expectMessages(chain: ChainWriter, expected: ReadonlyMap<string, unknown>, readers: PersistSaver[]): Promise<void> {
+  for (const reader of readers) {
+    for (const [id, messages] of expected) {
+      const tuple = await reader.getTuple(chain.config(id));
+      expect(tuple?.checkpoint.channel_values.messages, `checkpoint ${chain.ids.indexOf(id)}`).toStrictEqual(messages);
+    }
+    for (const tuple of await collect(reader.list(chain.config()))) {
+      expect(tuple.checkpoint.channel_values.messages, `list, checkpoint ${chain.ids.indexOf(tuple.checkpoint.id)}`).toStrictEqual(expected.get(tuple.checkpoint.id));
+    }
+  }
+}
+
 /** Appends one message per step to `messages`, starting from `from` messages. */
 async function grow(chain: ChainWriter, steps: number, from = 0, extra: (i: number) => Record<string, unknown> = () => ({})): Promise<void> {
   for (let i = from; i < from + steps; i++) {
@@ -242,15 +255,7 @@ export function linearStorageGroup(harness: SaverHarness): void {
       (read[1].meta as Record<string, unknown>).i = "edited again";
       read.push(m(7));
       await put(read);
-      for (const reader of await readers(saver, { linearStorage: SHORT })) {
-        for (const [id, messages] of expected) {
-          const tuple = await reader.getTuple(chain.config(id));
-          expect(tuple?.checkpoint.channel_values.messages, `checkpoint ${chain.ids.indexOf(id)}`).toEqual(messages);
-        }
-        for (const tuple of await collect(reader.list(chain.config()))) {
-          expect(tuple.checkpoint.channel_values.messages, `list, checkpoint ${chain.ids.indexOf(tuple.checkpoint.id)}`).toEqual(expected.get(tuple.checkpoint.id));
-        }
-      }
+      await expectMessages(chain, expected, await readers(saver, { linearStorage: SHORT }));
     });
 
     test("linear storage - LangChain messages changed in place between puts are stored as they were at each put", async () => {
@@ -289,15 +294,7 @@ export function linearStorageGroup(harness: SaverHarness): void {
       await put(read);
       read.push(human(3));
       await put(read);
-      for (const reader of await readers(saver, { linearStorage: SHORT })) {
-        for (const [id, messages] of expected) {
-          const tuple = await reader.getTuple(chain.config(id));
-          expect(tuple?.checkpoint.channel_values.messages, `checkpoint ${chain.ids.indexOf(id)}`).toStrictEqual(messages);
-        }
-        for (const tuple of await collect(reader.list(chain.config()))) {
-          expect(tuple.checkpoint.channel_values.messages, `list, checkpoint ${chain.ids.indexOf(tuple.checkpoint.id)}`).toStrictEqual(expected.get(tuple.checkpoint.id));
-        }
-      }
+      await expectMessages(chain, expected, await readers(saver, { linearStorage: SHORT }));
     });
 
     test("linear storage - a value read back belongs to the caller: changing it changes neither what is stored nor the next read", async () => {

@@ -61,24 +61,35 @@ export function plainTree(value: unknown, depth = 0): unknown {
  * Whether `value` would serialise to the same JSON as `tree` (a result of {@link plainTree}): the same
  * plain structure, keys in the same order, equal primitives. `false` whenever unsure.
  */
-export function sameAsTree(value: unknown, tree: unknown, depth = 0): boolean {
-  if (value === tree) return typeof value !== "number" || Number.isFinite(value);
-  if (typeof value !== "object" || value === null || typeof tree !== "object" || tree === null || depth >= MAX_DEPTH) return false;
-  if (Array.isArray(tree)) {
-    if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype || value.length !== tree.length) return false;
-    for (let i = 0; i < tree.length; i++) if (!sameAsTree(value[i], tree[i], depth + 1)) return false;
+export function sameAsTree(value: unknown, tree: unknown): boolean {
+  return sameCopy(value, tree, 0, false);
+}
+
+/**
+ * `value` against a private copy of it: the same plain structure (arrays without holes, plain objects
+ * with the same keys in the same order) and equal leaves — `exact`: `Object.is`; else equal finite
+ * JSON values (`-0` and `0` write the same). `false` whenever unsure.
+ */
+function sameCopy(value: unknown, copy: unknown, depth: number, exact: boolean): boolean {
+  if (typeof value !== "object" || value === null || typeof copy !== "object" || copy === null) {
+    return exact ? Object.is(value, copy) : value === copy && (typeof value !== "number" || Number.isFinite(value));
+  }
+  if (depth >= MAX_DEPTH) return false;
+  if (Array.isArray(copy)) {
+    if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype || value.length !== copy.length) return false;
+    for (let i = 0; i < copy.length; i++) if (!(i in value) || !sameCopy(value[i], copy[i], depth + 1, exact)) return false;
     return true;
   }
   if (Array.isArray(value) || !isPlainObject(value)) return false;
   // for-in yields own keys in Object.keys order (an enumerable key inherited from a polluted prototype
   // comes after them and fails the comparison: unsure, so unequal).
-  const treeKeys = Object.keys(tree);
+  const copyKeys = Object.keys(copy);
   let i = 0;
   for (const k in value) {
-    if (k !== treeKeys[i] || !sameAsTree((value as Record<string, unknown>)[k], (tree as Record<string, unknown>)[k], depth + 1)) return false;
+    if (k !== copyKeys[i] || !sameCopy((value as Record<string, unknown>)[k], (copy as Record<string, unknown>)[k], depth + 1, exact)) return false;
     i++;
   }
-  return i === treeKeys.length;
+  return i === copyKeys.length;
 }
 
 /**
@@ -167,7 +178,7 @@ export function sameAsSnapshot(value: unknown, snapshot: unknown): boolean {
   const keys = Object.getOwnPropertyNames(value);
   if (keys.length !== snapshot.keys.length) return false;
   for (let i = 0; i < keys.length; i++) {
-    if (keys[i] !== snapshot.keys[i] || !sameState((value as Record<string, unknown>)[keys[i]], snapshot.values[i], 0)) return false;
+    if (keys[i] !== snapshot.keys[i] || !sameCopy((value as Record<string, unknown>)[keys[i]], snapshot.values[i], 0, true)) return false;
   }
   return true;
 }
@@ -207,23 +218,4 @@ function stateTree(value: unknown, depth: number): unknown {
     out[k] = v;
   }
   return out;
-}
-
-/** Whether a property value equals its copy made by `stateTree` (same keys in the same order, `Object.is` leaves). */
-function sameState(value: unknown, state: unknown, depth: number): boolean {
-  if (typeof value !== "object" || value === null || typeof state !== "object" || state === null) return Object.is(value, state);
-  if (depth >= MAX_DEPTH) return false;
-  if (Array.isArray(state)) {
-    if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype || value.length !== state.length) return false;
-    for (let i = 0; i < state.length; i++) if (!(i in value) || !sameState(value[i], state[i], depth + 1)) return false;
-    return true;
-  }
-  if (Array.isArray(value) || !isPlainObject(value)) return false;
-  const stateKeys = Object.keys(state);
-  let i = 0;
-  for (const k in value) {
-    if (k !== stateKeys[i] || !sameState((value as Record<string, unknown>)[k], (state as Record<string, unknown>)[k], depth + 1)) return false;
-    i++;
-  }
-  return i === stateKeys.length;
 }
