@@ -22,36 +22,53 @@ function isPlainObject(v: object): boolean {
  * `undefined` when `value` is not a plain JSON tree (class instances, `undefined`, non-finite numbers,
  * holes, functions, symbols, bigints, an `lc` or `__proto__` key, cycles or very deep nesting).
  */
-export function plainTree(value: unknown, depth = 0): unknown {
+export function plainTree(value: unknown): unknown {
+  const copy = copyOf(value, 0, false);
+  return copy === NOT_COPIED ? undefined : copy;
+}
+
+/** Stands for a value `copyOf` cannot copy. */
+const NOT_COPIED: unique symbol = Symbol("not copied");
+
+/**
+ * A deep copy of plain data (plain objects, arrays without holes, primitives) or `NOT_COPIED`. `exact`:
+ * any number and `undefined` are kept as they are, and any key but `__proto__` is allowed (a message's
+ * state); else only what JSON writes and reads back the same (a plain JSON tree).
+ */
+function copyOf(value: unknown, depth: number, exact: boolean): unknown {
   switch (typeof value) {
     case "string":
     case "boolean":
       return value;
     case "number":
-      return Number.isFinite(value) ? (value === 0 ? 0 : value) : undefined;
+      if (exact) return value;
+      return Number.isFinite(value) ? (value === 0 ? 0 : value) : NOT_COPIED;
+    case "undefined":
+      return exact ? value : NOT_COPIED;
     case "object":
       break;
     default:
-      return undefined;
+      return NOT_COPIED;
   }
   if (value === null) return null;
-  if (depth >= MAX_DEPTH) return undefined;
+  if (depth >= MAX_DEPTH) return NOT_COPIED;
   if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) return undefined;
+    if (Object.getPrototypeOf(value) !== Array.prototype) return NOT_COPIED;
     const out = new Array<unknown>(value.length);
     for (let i = 0; i < value.length; i++) {
-      const v = plainTree(value[i], depth + 1);
-      if (v === undefined) return undefined;
+      if (!(i in value)) return NOT_COPIED;
+      const v = copyOf(value[i], depth + 1, exact);
+      if (v === NOT_COPIED) return NOT_COPIED;
       out[i] = v;
     }
     return out;
   }
-  if (!isPlainObject(value)) return undefined;
+  if (!isPlainObject(value)) return NOT_COPIED;
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(value)) {
-    if (RESERVED_KEY.has(k)) return undefined;
-    const v = plainTree((value as Record<string, unknown>)[k], depth + 1);
-    if (v === undefined) return undefined;
+    if (k === "__proto__" || (!exact && RESERVED_KEY.has(k))) return NOT_COPIED;
+    const v = copyOf((value as Record<string, unknown>)[k], depth + 1, exact);
+    if (v === NOT_COPIED) return NOT_COPIED;
     out[k] = v;
   }
   return out;
@@ -132,9 +149,6 @@ export class InstanceSnapshot {
   ) {}
 }
 
-/** Stands for a value a snapshot cannot hold. */
-const NOT_STATE: unique symbol = Symbol("not state");
-
 /** The built-in LangChain message classes (and subclasses): `lc_namespace` `["langchain_core", "messages"]`. */
 function isLangChainMessage(v: object): boolean {
   const m = v as { lc_namespace?: unknown; lc_serializable?: unknown; toJSON?: unknown };
@@ -153,8 +167,8 @@ export function elementSnapshot(value: unknown): unknown {
   const keys = Object.getOwnPropertyNames(value);
   const values = new Array<unknown>(keys.length);
   for (let i = 0; i < keys.length; i++) {
-    const s = stateTree((value as Record<string, unknown>)[keys[i]], 0);
-    if (s === NOT_STATE) return undefined;
+    const s = copyOf((value as Record<string, unknown>)[keys[i]], 0, true);
+    if (s === NOT_COPIED) return undefined;
     values[i] = s;
   }
   return new InstanceSnapshot(Object.getPrototypeOf(value) as object, keys, values);
@@ -181,41 +195,4 @@ export function sameAsSnapshot(value: unknown, snapshot: unknown): boolean {
     if (keys[i] !== snapshot.keys[i] || !sameCopy((value as Record<string, unknown>)[keys[i]], snapshot.values[i], 0, true)) return false;
   }
   return true;
-}
-
-/** A copy of a property value made of plain data (`undefined`, non-finite numbers and `lc` keys allowed), or `NOT_STATE`. */
-function stateTree(value: unknown, depth: number): unknown {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-    case "number":
-    case "undefined":
-      return value;
-    case "object":
-      break;
-    default:
-      return NOT_STATE;
-  }
-  if (value === null) return null;
-  if (depth >= MAX_DEPTH) return NOT_STATE;
-  if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) return NOT_STATE;
-    const out = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) {
-      if (!(i in value)) return NOT_STATE;
-      const v = stateTree(value[i], depth + 1);
-      if (v === NOT_STATE) return NOT_STATE;
-      out[i] = v;
-    }
-    return out;
-  }
-  if (!isPlainObject(value)) return NOT_STATE;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(value)) {
-    if (k === "__proto__") return NOT_STATE;
-    const v = stateTree((value as Record<string, unknown>)[k], depth + 1);
-    if (v === NOT_STATE) return NOT_STATE;
-    out[k] = v;
-  }
-  return out;
 }
