@@ -3,7 +3,8 @@
  * `null`, without an `lc` key anywhere. For them the serializer's bytes are exactly `JSON.stringify` of
  * the value, and reading those bytes back is exactly `JSON.parse`, so a private copy of such a value can
  * stand in for its bytes: compared against the next version of a channel instead of serialising it
- * again, and copied out instead of parsing the bytes again.
+ * again, and copied out instead of parsing the bytes again. LangChain messages get a snapshot of their
+ * state instead (`InstanceSnapshot`), which serves the comparison only.
  */
 
 /** Nesting deeper than this is not treated as a plain tree (which also stops on cycles). */
