@@ -30,6 +30,14 @@ function looksLikeClient(value: unknown): boolean {
   return typeof v === "object" && v !== null && typeof v.query === "function" && "connectionParameters" in v;
 }
 
+/** The `preparedStatements` option: a boolean, `true` when unset. */
+export function checkPrepared(value: unknown): boolean {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new InvalidArgumentError(SOURCE, `preparedStatements must be a boolean, got ${typeof value}`);
+  }
+  return value ?? true;
+}
+
 /** Validates a schema name: anything Postgres accepts as a quoted identifier. */
 export function checkSchema(schema: unknown): string {
   if (schema === undefined) return "public";

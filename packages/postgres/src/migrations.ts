@@ -99,6 +99,12 @@ export const STORE_MIGRATIONS: Migration[] = [
       `CREATE INDEX ${n.ix("lgp_store_expires_idx")} ON ${n.store} (expires_at) WHERE expires_at IS NOT NULL`,
     ],
   },
+  {
+    // Equality filters add a containment test (`value @> {"a":{"b":v}}`) this index answers (see
+    // `compileFilter` in sql.ts); jsonb_path_ops keeps it small (it serves `@>` only).
+    description: "store value index for equality filters",
+    statements: (n) => [`CREATE INDEX ${n.ix("lgp_store_value_idx")} ON ${n.store} USING gin (value jsonb_path_ops)`],
+  },
 ];
 
 /**

@@ -16,6 +16,14 @@ export interface PostgresCommonOptions {
    * @default "public"
    */
   schema?: string;
+  /**
+   * Send the hot statements (saver: `put`, `putWrites`, `getTuple`, `list` pages; store: `get`) as named
+   * prepared statements: each connection parses and plans them once, then only binds and executes. Set
+   * it to `false` behind a pooler that cannot follow protocol-level prepared statements (PgBouncer in
+   * transaction mode before 1.21, or without `max_prepared_statements`).
+   * @default true
+   */
+  preparedStatements?: boolean;
 }
 
 /** Options of `PostgresSaver`. */
@@ -26,14 +34,6 @@ export interface PostgresSaverOptions extends PersistSaverOptions, PostgresCommo
    * @default 50
    */
   listPageSize?: number;
-  /**
-   * Send the hot statements (`put`, `putWrites`, `getTuple`, `list` pages) as named prepared
-   * statements: each connection parses and plans them once, then only binds and executes. Set it to
-   * `false` behind a pooler that cannot follow protocol-level prepared statements (PgBouncer in
-   * transaction mode before 1.21, or without `max_prepared_statements`).
-   * @default true
-   */
-  preparedStatements?: boolean;
 }
 
 /** HNSW index parameters (pgvector). */

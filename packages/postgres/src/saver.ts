@@ -14,7 +14,7 @@ import {
   type WriteRecord,
 } from "@langgraph-persist/core";
 import type { Pool } from "pg";
-import { PgConnection, SOURCE, checkSchema, mapPgError } from "./client.js";
+import { PgConnection, SOURCE, checkPrepared, checkSchema, mapPgError } from "./client.js";
 import { applyMigrations } from "./migrations.js";
 import type { PostgresConnection, PostgresSaverOptions } from "./options.js";
 import { toJsonbText } from "./json.js";
@@ -189,10 +189,7 @@ export class PostgresSaver extends PersistSaver {
       throw new InvalidArgumentError(SOURCE, `listPageSize must be a positive integer, got ${String(pageSize)}`);
     }
     this.pageSize = pageSize;
-    if (options.preparedStatements !== undefined && typeof options.preparedStatements !== "boolean") {
-      throw new InvalidArgumentError(SOURCE, `preparedStatements must be a boolean, got ${typeof options.preparedStatements}`);
-    }
-    this.prepared = options.preparedStatements ?? true;
+    this.prepared = checkPrepared(options.preparedStatements);
     this.n = sql.names(this.schema);
     this.statements = {
       put: sql.putCheckpoint(this.n, "fast"),

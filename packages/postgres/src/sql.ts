@@ -545,6 +545,13 @@ function operand(value: unknown): string {
   return JSON.stringify(escapeJsonValue(value));
 }
 
+/** `{"a":{"b":<value>}}` for the path `a.b`, escaped like stored values. */
+function containing(path: readonly string[], value: unknown): string {
+  let json = operand(value);
+  for (let i = path.length - 1; i >= 0; i--) json = `{${JSON.stringify(escapeString(path[i]))}:${json}}`;
+  return json;
+}
+
 /**
  * The jsonb value at a filter path, with the same rules as core `getPath`: a canonical non-negative
  * integer segment indexes arrays (`#>`, which also reads it as an object key); any other segment is an
@@ -577,8 +584,12 @@ export function compileFilter(conditions: readonly FilterCondition[], column: st
         sql.push(c.value ? `${at()} IS NOT NULL` : `${at()} IS NULL`);
         break;
       case "$eq":
-        if (isPlainJson(c.value)) sql.push(`${at()} = ${p.add(operand(c.value))}::jsonb`);
-        else {
+        if (isPlainJson(c.value)) {
+          sql.push(`${at()} = ${p.add(operand(c.value))}::jsonb`);
+          // A row equal at an object-keys path contains `{"a":{"b":v}}`: a superset test the value's GIN
+          // index answers, so the planner can skip rows instead of scanning the namespace.
+          if (c.path.length > 0 && !c.path.some((part) => CANONICAL_INDEX.test(part))) sql.push(`${column} @> ${p.add(containing(c.path, c.value))}::jsonb`);
+        } else {
           sql.push(`${at()} IS NOT NULL`);
           exact = false;
         }

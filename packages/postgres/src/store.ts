@@ -17,7 +17,7 @@ import {
 } from "@langgraph-persist/core";
 import type { Item, SearchItem } from "@langchain/langgraph-checkpoint";
 import type { Pool, PoolClient } from "pg";
-import { PgConnection, SOURCE, checkSchema, mapPgError } from "./client.js";
+import { PgConnection, SOURCE, checkPrepared, checkSchema, mapPgError } from "./client.js";
 import { applyMigrations, lockSchema, type Component } from "./migrations.js";
 import type { HnswIndexOptions, PostgresConnection, PostgresStoreOptions } from "./options.js";
 import { toJsonbText, unescapeJsonValue } from "./json.js";
@@ -65,6 +65,7 @@ export class PostgresStore extends PersistStore {
   private readonly vectorIndex: Required<HnswIndexOptions> | { type: "none" };
   private readonly oversampling: number;
   private readonly conn: PgConnection;
+  private readonly prepared: boolean;
   /** Whether the server's pgvector has iterative index scans (0.8+); learnt by `setup()`. */
   private iterativeScans = false;
   private stopSweeper: (() => void) | undefined;
@@ -83,6 +84,7 @@ export class PostgresStore extends PersistStore {
       throw new InvalidArgumentError(SOURCE, `vectorOversampling must be a positive integer, got ${String(oversampling)}`);
     }
     this.oversampling = oversampling;
+    this.prepared = checkPrepared(options.preparedStatements);
     this.conn = new PgConnection(connection);
   }
 
@@ -188,7 +190,8 @@ export class PostgresStore extends PersistStore {
 
   private async runGets(plan: BatchPlan, now: Date, result: BatchResult): Promise<void> {
     const q = sql.getItems(this.n, { prefixes: plan.gets.map((g) => g.ns), keys: plan.gets.map((g) => g.key), now, refresh: plan.refreshOnRead });
-    const { rows } = await this.conn.query<sql.StoreRow>(q.text, q.values);
+    // Two texts (with or without refreshing TTLs) serve every get: prepared, they are planned once per connection.
+    const { rows } = await this.conn.execute<sql.StoreRow>(q.text, q.values, this.prepared);
     for (const row of rows) result.gets[Number(row.ord) - 1] = toItem(row);
   }
 

@@ -69,6 +69,24 @@ describePg("PostgresStore", () => {
     expect(await store.search([...ns, "new"], { limit: 100 })).toHaveLength(10);
   });
 
+  it("prepared statements - get is named (one text for any number of keys); preparedStatements: false sends it unnamed", async () => {
+    const ns = [root()];
+    await store.batch([{ namespace: ns, key: "a", value: { n: 1 } }, { namespace: ns, key: "b", value: { n: 2 } }]);
+    log.reset();
+    expect((await store.get(ns, "a"))?.value).toEqual({ n: 1 });
+    const [b, missing] = await store.batch([{ namespace: ns, key: "b" }, { namespace: ns, key: "c" }]);
+    expect((b as { value: unknown }).value).toEqual({ n: 2 });
+    expect(missing).toBeNull();
+    expect(log.names).toHaveLength(2);
+    expect(typeof log.names[0] === "string" && log.names[0].startsWith("lgp_")).toBe(true);
+    expect(log.names[1], "the same statement").toBe(log.names[0]);
+    const unnamed = new PostgresStore(pool, { schema, preparedStatements: false });
+    log.reset();
+    expect((await unnamed.get(ns, "a"))?.value).toEqual({ n: 1 });
+    expect(log.names).toEqual([undefined]);
+    await unnamed.close();
+  });
+
   it("filters - pushed into SQL and applied before limit/offset, same answers as core matchesConditions", async () => {
     const ns = [root()];
     const values: Array<Record<string, unknown>> = [
@@ -140,6 +158,29 @@ describePg("PostgresStore", () => {
         const page = await store.search(ns, { filter, limit: 1, offset: expected.length - 1 });
         expect(page, `${JSON.stringify(filter)}: the last match is on the last page`).toHaveLength(1);
       }
+    }
+  });
+
+  it("filters - an equality filter is served by the value index when the planner prefers it", async () => {
+    const ns = [root()];
+    const category = (i: number) => `${ns[0]}-c${i % 4}`;
+    await store.batch(Array.from({ length: 40 }, (_, i) => ({ namespace: ns, key: `k${i}`, value: { meta: { category: category(i) }, i } })));
+    log.reset();
+    // Across every namespace: only the filter narrows the search down.
+    const found = await store.search([], { filter: { "meta.category": category(1), i: { $lt: 30 } }, limit: 100 });
+    expect(found.map((it) => it.value.i).sort((a, b) => a - b)).toEqual([1, 5, 9, 13, 17, 21, 25, 29]);
+    const [text] = log.statements;
+    const [values] = log.values;
+    expect(text).toContain("@>");
+    const admin = await adminPool().connect();
+    try {
+      await admin.query("BEGIN");
+      await admin.query("SET LOCAL enable_seqscan = off");
+      const plan = (await admin.query<{ "QUERY PLAN": string }>(`EXPLAIN ${text}`, values)).rows.map((r) => r["QUERY PLAN"]).join("\n");
+      expect(plan, plan).toContain("lgp_store_value_idx");
+      await admin.query("ROLLBACK");
+    } finally {
+      admin.release();
     }
   });
 
@@ -335,6 +376,7 @@ describePg("PostgresStore", () => {
       ["vectorIndex iterativeScan", () => new PostgresStore(POSTGRES_URL, { index: { dims: 8, embeddings }, vectorIndex: { type: "hnsw", iterativeScan: "on" as never } })],
       ["hnsw over 2000 dims", () => new PostgresStore(POSTGRES_URL, { index: { dims: 3072, embeddings } })],
       ["vectorOversampling", () => new PostgresStore(POSTGRES_URL, { vectorOversampling: 0 })],
+      ["preparedStatements", () => new PostgresStore(POSTGRES_URL, { preparedStatements: "yes" as never })],
       ["index dims", () => new PostgresStore(POSTGRES_URL, { index: { dims: 0, embeddings } })],
       ["a pg.Client", () => new PostgresStore(new pg.Client({ connectionString: POSTGRES_URL }) as never)],
       ["fromConnString", () => PostgresStore.fromConnString("")],
