@@ -390,6 +390,7 @@ async function runStores(backend: Backend, targets: StoreTarget[], floor: Floor 
           const ops = Array.from({ length: Math.min(500, STORE_ITEMS - i) }, (_, k) => ({ namespace: STORE_NS, key: `k${i + k}`, value: itemValue(i + k) }));
           await handle.store.batch(ops);
         }
+        await handle.settle?.();
       });
       const found = await handle.store.search(["lgpbench"], { filter: { category: "c7" }, limit: 10 });
       expectEqual(found.length, 10, "filtered search results");

@@ -34,6 +34,8 @@ export interface SaverHandle {
 
 export interface StoreHandle {
   store: BaseStore;
+  /** After the items are loaded, untimed: brings the backend to the state a running application's is in. */
+  settle?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -90,6 +92,17 @@ export async function withPg<T>(url: string, fn: (client: pg.Client) => Promise<
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Gathers planner statistics for a schema's tables, as autovacuum does on a running server some time
+ * after a bulk load (a search right after loading 10,000 items would otherwise be planned without any).
+ */
+export async function analyzePgSchema(url: string, schema: string): Promise<void> {
+  await withPg(url, async (c) => {
+    const { rows } = await c.query<{ name: string }>("SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables WHERE schemaname = $1", [schema]);
+    for (const { name } of rows) await c.query(`ANALYZE ${name}`);
+  });
 }
 
 export async function dropPgSchema(url: string, schema: string): Promise<void> {
@@ -462,7 +475,7 @@ export async function storeTargets(env: BenchEnv, available: Availability): Prom
         await dropPgSchema(env.postgresUrl, schema);
         const store = new (post as OursPostgres).PostgresStore(env.postgresUrl, { schema, index });
         await store.setup();
-        return { store, close: () => store.close() };
+        return { store, settle: () => analyzePgSchema(env.postgresUrl, schema), close: () => store.close() };
       },
     },
     {
@@ -477,7 +490,7 @@ export async function storeTargets(env: BenchEnv, available: Availability): Prom
         await dropPgSchema(env.postgresUrl, schema);
         const store = new PostgresStore({ connectionOptions: env.postgresUrl, schema, index: { dims: DIMS, embed: embeddings, fields: STORE_FIELDS } });
         await store.setup();
-        return { store: store as unknown as BaseStore, close: () => store.stop() };
+        return { store: store as unknown as BaseStore, settle: () => analyzePgSchema(env.postgresUrl, schema), close: () => store.stop() };
       },
     },
     {

@@ -663,6 +663,15 @@ export interface StoreRow {
 
 /** All gets of a batch, one statement (rows carry the position of the get they answer). */
 export function getItems(n: Names, o: { prefixes: string[]; keys: string[]; now: Date; refresh: boolean }): { text: string; values: unknown[] } {
+  if (o.keys.length === 1) {
+    // One key (every `store.get`): a plain primary-key lookup plans and runs about twice as fast as the join.
+    const text = `WITH found AS (
+    SELECT 1 AS ord, s.prefix, s.key, s.value, s.escaped, s.created_at, s.updated_at FROM ${n.store} s
+    WHERE s.prefix = $1 AND s.key = $2 AND ${liveItem("s", "$3::timestamptz")}
+  )${o.refresh ? `, ${touchItems(n, "found", "$3::timestamptz")}` : ""}
+  SELECT * FROM found`;
+    return { text, values: [o.prefixes[0], o.keys[0], o.now] };
+  }
   const p = new Params();
   const prefixes = p.add(o.prefixes);
   const keys = p.add(o.keys);

@@ -69,17 +69,20 @@ describePg("PostgresStore", () => {
     expect(await store.search([...ns, "new"], { limit: 100 })).toHaveLength(10);
   });
 
-  it("prepared statements - get is named (one text for any number of keys); preparedStatements: false sends it unnamed", async () => {
+  it("prepared statements - gets are named (one text for one key, one for several); preparedStatements: false sends them unnamed", async () => {
     const ns = [root()];
     await store.batch([{ namespace: ns, key: "a", value: { n: 1 } }, { namespace: ns, key: "b", value: { n: 2 } }]);
     log.reset();
     expect((await store.get(ns, "a"))?.value).toEqual({ n: 1 });
-    const [b, missing] = await store.batch([{ namespace: ns, key: "b" }, { namespace: ns, key: "c" }]);
+    expect(await store.get(ns, "missing")).toBeNull();
+    const [b, missing, a] = await store.batch([{ namespace: ns, key: "b" }, { namespace: ns, key: "c" }, { namespace: ns, key: "a" }]);
     expect((b as { value: unknown }).value).toEqual({ n: 2 });
     expect(missing).toBeNull();
-    expect(log.names).toHaveLength(2);
-    expect(typeof log.names[0] === "string" && log.names[0].startsWith("lgp_")).toBe(true);
-    expect(log.names[1], "the same statement").toBe(log.names[0]);
+    expect((a as { value: unknown }).value).toEqual({ n: 1 });
+    expect(log.names).toHaveLength(3);
+    expect(log.names.every((name) => typeof name === "string" && name.startsWith("lgp_"))).toBe(true);
+    expect(log.names[1], "the same statement for every single get").toBe(log.names[0]);
+    expect(log.names[2]).not.toBe(log.names[0]);
     const unnamed = new PostgresStore(pool, { schema, preparedStatements: false });
     log.reset();
     expect((await unnamed.get(ns, "a"))?.value).toEqual({ n: 1 });
