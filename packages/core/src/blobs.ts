@@ -597,8 +597,9 @@ export class LinearBlobCodec implements BlobCodec {
         if (!tip.type.startsWith(DELTA_BLOB_PREFIX)) {
           values[channel] = await this.serde.loadsTyped(tip.type, tip.data);
           const extendable = this.enabled && tip.type === "json" && tip.data.length >= 2 && tip.data[tip.data.length - 1] === CLOSE && Array.isArray(values[channel]);
-          const whole = extendable ? (options.tips ? this.holdValue(tip.data, values[channel]) : HeldValue.of(tip.data)) : undefined;
-          state.set(channel, whole ? { version, key, base: key, seq: 0, held: whole } : { version, key });
+          // Only a read of the thread's tips keeps the value (remember() drops it otherwise).
+          const kept = extendable && options.tips ? this.holdValue(tip.data, values[channel]) : undefined;
+          state.set(channel, extendable ? { version, key, base: key, seq: 0, held: kept } : { version, key });
           return;
         }
         const parsed = parseChainKey(key)!;
@@ -626,8 +627,8 @@ export class LinearBlobCodec implements BlobCodec {
           values[channel] = copyElements(full, full.length);
           page.keep(chainId!, links.map((l) => l.version).reverse(), datas, full);
         }
-        const whole = options.tips ? this.holdValue(data, values[channel]) : HeldValue.of(data);
-        state.set(channel, this.enabled ? { version, key, base: parsed.base, seq: parsed.seq, held: whole } : { version, key });
+        const kept = options.tips ? this.holdValue(data, values[channel]) : undefined;
+        state.set(channel, this.enabled ? { version, key, base: parsed.base, seq: parsed.seq, held: kept } : { version, key });
       }),
     );
     const key = this.key(record.threadId, record.checkpointNs, record.checkpointId);

@@ -121,7 +121,7 @@ export class InMemoryStore extends PersistStore {
       return { gets: [], searches: [], listNamespaces: [] };
     }
     const { now } = plan;
-    const live = (it: StoredItem | undefined) => (it && !isExpired(it.expiresAt, now) ? it : undefined);
+    const live = (it: StoredItem | undefined) => liveItem(it, now);
     const touched = new Set<StoredItem>();
     const result: BatchResult = {
       gets: plan.gets.map((g) => {
@@ -158,8 +158,7 @@ export class InMemoryStore extends PersistStore {
         continue;
       }
       if (!items) this.data.set(p.ns, (items = new Map()));
-      const stored = items.get(p.key);
-      const prev = stored && !isExpired(stored.expiresAt, now) ? stored : undefined;
+      const prev = liveItem(items.get(p.key), now);
       const value = copyValue(p.value);
       items.set(p.key, {
         namespace: p.namespace,
@@ -194,6 +193,11 @@ export class InMemoryStore extends PersistStore {
       return s.queryVector && c.score !== undefined ? { ...item, score: c.score } : item;
     });
   }
+}
+
+/** The item, unless it is missing or expired at `now`. */
+function liveItem(it: StoredItem | undefined, now: number): StoredItem | undefined {
+  return it && !isExpired(it.expiresAt, now) ? it : undefined;
 }
 
 /** The caller's copy of a stored item: changing it never changes the store. */
