@@ -185,6 +185,15 @@ describePg("PostgresStore", () => {
     } finally {
       admin.release();
     }
+    // Keys JSON must escape, and object / array / null operands, go through the containment test too.
+    const odd = 'we"ird\\key}';
+    await store.batch([
+      { namespace: ns, key: "odd", value: { [odd]: { a: [1, "x"] }, nil: null } },
+      { namespace: ns, key: "near", value: { [odd]: { a: [1, "x", 2] }, nil: 0 } },
+    ]);
+    expect((await store.search(ns, { filter: { [odd]: { a: [1, "x"] } } })).map((it) => it.key)).toEqual(["odd"]);
+    expect((await store.search(ns, { filter: { [`${odd}.a`]: [1, "x", 2] } })).map((it) => it.key)).toEqual(["near"]);
+    expect((await store.search(ns, { filter: { nil: null } })).map((it) => it.key)).toEqual(["odd"]);
   });
 
   it("filters - operands jsonb cannot represent are re-checked exactly before paging", async () => {
