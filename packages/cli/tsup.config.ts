@@ -7,6 +7,8 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: "node20",
+  // Exported classes keep their own names (a class that a static method refers to would otherwise be emitted as `_Name`).
+  keepNames: true,
   // Adapters and their drivers are optional: they are imported lazily, only for the URLs that need them.
   external: [/^@langgraph-persist\//, "better-sqlite3", "pg", "ioredis", "mongodb", "vitest"],
 });

@@ -7,4 +7,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: "node20",
+  // Exported classes keep their own names (a class that a static method refers to would otherwise be emitted as `_Name`).
+  keepNames: true,
 });
