@@ -1,15 +1,13 @@
-import { afterAll, describe, it } from "vitest";
+import { afterAll } from "vitest";
 import { MongoClient } from "mongodb";
 import { runCheckpointerConformance, runGraphConformance, runStoreConformance, type SaverHarness, type StoreHarness } from "@langgraph-persist/conformance";
 import { MongoDBSaver, MongoDBStore } from "../src/index.js";
-import { SKIP_REASON, TEST_DB, dropPrefix, mongoUrl, runPrefix } from "./support/server.js";
+import { TEST_DB, dropPrefix, missingServer, mongoUrl, runPrefix } from "./support/server.js";
 
 const url = mongoUrl();
 
 if (url === undefined) {
-  describe.skip(`mongodb conformance [skipped: ${SKIP_REASON}]`, () => {
-    it("checkpointer, store and graph suites against a real MongoDB", () => {});
-  });
+  missingServer("mongodb conformance", "checkpointer, store and graph suites against a real MongoDB");
 } else {
   // One client for the caller-owned instances, one collection prefix for this run (dropped at the end).
   const client = new MongoClient(url);

@@ -1,13 +1,27 @@
 import pg from "pg";
-import { afterAll, describe, inject } from "vitest";
+import { afterAll, describe, inject, it } from "vitest";
 
 /** The server under test, or "" (then every Postgres test file reports a skip with the reason). */
 export const POSTGRES_URL = inject("postgresUrl");
 
-/** `describe`, or `describe.skip` with the reason in the title when no server is available. */
+/** `REQUIRE_POSTGRES=1` (set by CI jobs that provide the server): a missing server fails instead of skipping. */
+export const POSTGRES_REQUIRED = process.env.REQUIRE_POSTGRES === "1" || process.env.REQUIRE_POSTGRES === "true";
+
+/**
+ * `describe` when a server is available. Otherwise `describe.skip` with the reason in the title, or,
+ * with `REQUIRE_POSTGRES=1`, one failing test with the reason, so a job that provides PostgreSQL
+ * cannot pass without running the suite.
+ */
 export function describePg(title: string, body: () => void): void {
+  const reason = inject("postgresSkipReason") || "TEST_POSTGRES_URL is not set";
   if (POSTGRES_URL) describe(title, body);
-  else describe.skip(`${title} [skipped: ${inject("postgresSkipReason") || "TEST_POSTGRES_URL is not set"}]`, body);
+  else if (POSTGRES_REQUIRED) {
+    describe(title, () => {
+      it("needs a PostgreSQL server", () => {
+        throw new Error(`REQUIRE_POSTGRES=1 but ${reason}`);
+      });
+    });
+  } else describe.skip(`${title} [skipped: ${reason}]`, body);
 }
 
 /** A schema name no other test run uses. */

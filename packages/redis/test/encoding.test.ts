@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { JSON_FRAGMENTS, luaFragmentTable, packJson, packList, unpackJson, unpackList } from "../src/keys.js";
-import { REDIS_URL, SKIP_HINT } from "./support.js";
+import { REDIS_URL, missingServer } from "./support.js";
 
 const stored = (text: string, encoding: "utf8" | "latin1") => Buffer.from(packJson(text), encoding);
 
@@ -75,9 +75,7 @@ describe("stored JSON text", () => {
 });
 
 if (!REDIS_URL) {
-  describe.skip(`stored JSON text in Lua [skipped: TEST_REDIS_URL is not set; ${SKIP_HINT}]`, () => {
-    it("needs a server", () => {});
-  });
+  missingServer("stored JSON text in Lua", "TEST_REDIS_URL");
 } else {
   describe("stored JSON text in Lua", () => {
     const redis = new Redis(REDIS_URL!);

@@ -6,7 +6,7 @@ import { SaverKeys } from "../src/keys.js";
 import { clusterClient, existingClient } from "../examples/existing-client.js";
 import { quickStart } from "../examples/quick-start.js";
 import { semanticStore } from "../examples/store.js";
-import { CLUSTER_URL, REDIS_URL, SKIP_HINT, adminClient, deleteKeys, testPrefix } from "./support.js";
+import { CLUSTER_URL, REDIS_URL, adminClient, deleteKeys, testPrefix, missingServer } from "./support.js";
 
 describe("README", () => {
   it("shows each example file exactly as it is type-checked and run", () => {
@@ -18,9 +18,7 @@ describe("README", () => {
 });
 
 if (!REDIS_URL) {
-  describe.skip(`README examples [skipped: TEST_REDIS_URL is not set; ${SKIP_HINT}]`, () => {
-    it("needs a server", () => {});
-  });
+  missingServer("README examples", "TEST_REDIS_URL");
 } else {
   const url = REDIS_URL;
   describe("README examples run as written", () => {

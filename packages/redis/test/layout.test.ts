@@ -4,16 +4,14 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { uuid6, type CheckpointMetadata } from "@langchain/langgraph-checkpoint";
 import { RedisSaver, RedisStore } from "../src/index.js";
 import { SaverKeys, StoreKeys } from "../src/keys.js";
-import { SKIP_HINT, adminClient, checkpoint, collect, countThreadArtifacts, deleteKeys, scanKeys, targets, testPrefix } from "./support.js";
+import { adminClient, checkpoint, collect, countThreadArtifacts, deleteKeys, scanKeys, targets, testPrefix, missingServer } from "./support.js";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 
 for (const target of targets) {
   if (!target.url) {
-    describe.skip(`key layout (${target.name}) [skipped: ${target.env} is not set; ${SKIP_HINT}]`, () => {
-      it("needs a server", () => {});
-    });
+    missingServer(`key layout (${target.name})`, target.env);
     continue;
   }
   const url = target.url;

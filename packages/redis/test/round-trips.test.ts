@@ -4,7 +4,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { uuid6 } from "@langchain/langgraph-checkpoint";
 import { RedisSaver, RedisStore } from "../src/index.js";
 import { SaverKeys } from "../src/keys.js";
-import { SKIP_HINT, adminClient, checkpoint, collect, deleteKeys, targets, testPrefix } from "./support.js";
+import { adminClient, checkpoint, collect, deleteKeys, targets, testPrefix, missingServer } from "./support.js";
 
 /** Records the name of every command the client sends (`sendCommand` is where ioredis writes each one). */
 function recordCommands(client: Redis | Cluster) {
@@ -27,9 +27,7 @@ function recordCommands(client: Redis | Cluster) {
 
 for (const target of targets) {
   if (!target.url) {
-    describe.skip(`round trips (${target.name}) [skipped: ${target.env} is not set; ${SKIP_HINT}]`, () => {
-      it("needs a server", () => {});
-    });
+    missingServer(`round trips (${target.name})`, target.env);
     continue;
   }
   const url = target.url;

@@ -1,3 +1,4 @@
+import { describe, it } from "vitest";
 import { emptyCheckpoint, uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
 import { Cluster, Redis } from "ioredis";
 import type { SaverHarness, StoreHarness } from "@langgraph-persist/conformance";
@@ -7,6 +8,37 @@ import { SaverKeys, unpackList } from "../src/keys.js";
 export const REDIS_URL = process.env.TEST_REDIS_URL;
 export const CLUSTER_URL = process.env.TEST_REDIS_CLUSTER_URL;
 export const SKIP_HINT = 'start the services with: eval "$(bash scripts/services.sh)"';
+
+/** The variable that makes a missing server a failure instead of a skip (set by CI jobs that provide it). */
+const REQUIRE = { TEST_REDIS_URL: "REQUIRE_REDIS", TEST_REDIS_CLUSTER_URL: "REQUIRE_REDIS_CLUSTER" } as const;
+
+export type ServerEnv = keyof typeof REQUIRE;
+
+/** Whether `REQUIRE_REDIS` (or `REQUIRE_REDIS_CLUSTER`) asks for the server behind `env`. */
+export function serverRequired(env: ServerEnv): boolean {
+  const value = process.env[REQUIRE[env]];
+  return value === "1" || value === "true";
+}
+
+/**
+ * Registers a server-backed suite whose server is missing (`env` unset): skipped with the reason in the
+ * title, or, when the job requires that server (`REQUIRE_REDIS=1` / `REQUIRE_REDIS_CLUSTER=1`), one
+ * failing test with the reason, so a job that provides the server cannot pass without running the suite.
+ */
+export function missingServer(title: string, env: ServerEnv, test = "needs a server"): void {
+  const reason = `${env} is not set; ${SKIP_HINT}`;
+  if (serverRequired(env)) {
+    describe(title, () => {
+      it(test, () => {
+        throw new Error(`${REQUIRE[env]}=1 but ${reason}`);
+      });
+    });
+  } else {
+    describe.skip(`${title} [skipped: ${reason}]`, () => {
+      it(test, () => {});
+    });
+  }
+}
 
 /** A key prefix no other test run uses. */
 export function testPrefix(label: string): string {
@@ -122,6 +154,6 @@ export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 
 /** The servers a test file runs against; a target without a URL reports itself skipped. */
 export const targets = [
-  { name: "standalone", url: REDIS_URL, cluster: false, env: "TEST_REDIS_URL" },
-  { name: "cluster", url: CLUSTER_URL, cluster: true, env: "TEST_REDIS_CLUSTER_URL" },
+  { name: "standalone", url: REDIS_URL, cluster: false, env: "TEST_REDIS_URL" as ServerEnv },
+  { name: "cluster", url: CLUSTER_URL, cluster: true, env: "TEST_REDIS_CLUSTER_URL" as ServerEnv },
 ];
