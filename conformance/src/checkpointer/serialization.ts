@@ -181,5 +181,56 @@ export function serializationGroup(harness: SaverHarness): void {
       expect(writesOf(after), "no write of the rejected batch was stored").toEqual(writesOf(before));
       expect(await collect(saver.list(threadConfig(thread)))).toHaveLength(1);
     });
+
+    test("serialization - a value with a circular reference is refused with SerializationError, in put and putWrites, and nothing is stored", async () => {
+      const saver = await fresh();
+      const thread = uniqueId();
+      const chain = new ChainWriter(saver, thread);
+      const good = await chain.step({ set: { a: "kept" }, writes: [["a", "kept-write"]] });
+      const before = await saver.getTuple(good);
+      const cycles: Array<[string, () => unknown]> = [
+        ["an object that contains itself", () => {
+          const o: Record<string, unknown> = { name: "loop" };
+          o.self = o;
+          return o;
+        }],
+        ["a cycle through an array", () => {
+          const list: unknown[] = ["x"];
+          list.push({ list });
+          return { list };
+        }],
+        ["a class instance that points back at its holder", () => {
+          class Node {
+            parent: unknown;
+          }
+          const holder = { child: new Node() };
+          holder.child.parent = holder;
+          return holder;
+        }],
+      ];
+      for (const [what, make] of cycles) {
+        const v = saver.getNextVersion(undefined);
+        const bad = makeCheckpoint({ values: { a: "kept", b: make() }, versions: { b: v } });
+        await expectTypedError(saver.put(good, bad, makeMetadata(1), { b: v }), SerializationError, `put with ${what} in a channel value`);
+        await expectTypedError(saver.put(good, makeCheckpoint(), makeMetadata(1, { loop: make() }), {}), SerializationError, `put with ${what} in metadata`);
+        await expectTypedError(saver.putWrites(good, [["ok", "fine"], ["b", make()]], "task-2"), SerializationError, `putWrites with ${what}`);
+      }
+      const after = await saver.getTuple(threadConfig(thread));
+      expect(after?.checkpoint.id, "the previous checkpoint is still the latest").toBe(chain.ids[0]);
+      expect(after?.checkpoint.channel_values).toEqual(before?.checkpoint.channel_values);
+      expect(writesOf(after), "no write of the rejected batches was stored").toEqual(writesOf(before));
+      expect(await collect(saver.list(threadConfig(thread)))).toHaveLength(1);
+    });
+
+    test("serialization - the text \"[Circular]\" and a value shared by two keys (not a cycle) are stored as given", async () => {
+      const saver = await fresh();
+      const shared = { n: 1 };
+      const value = { label: "[Circular]", list: ["[Circular]"], left: shared, right: shared };
+      const chain = new ChainWriter(saver, uniqueId());
+      const config = await chain.step({ set: { value: new Map([["m", value]]) }, writes: [["value", new Set([value])]] });
+      const tuple = await saver.getTuple(config);
+      expect((tuple?.checkpoint.channel_values.value as Map<string, unknown>).get("m")).toEqual(value);
+      expect([...(writesOf(tuple)[0]?.[2] as Set<unknown>)]).toEqual([value]);
+    });
   });
 }

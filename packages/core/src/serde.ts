@@ -125,8 +125,11 @@ export class PersistSerializer implements SerializerProtocol {
       const out = await this.upstream.dumpsTyped(encodeSpecial(obj, new WeakSet()));
       // Upstream swallows JSON.stringify failures and stores a placeholder string instead of the value.
       if (out[0] === "json" && obj !== UPSTREAM_PLACEHOLDER && sameBytes(out[1], UPSTREAM_PLACEHOLDER_JSON)) {
-        throw new Error("JSON.stringify rejected it (e.g. a BigInt inside a class instance)");
+        throw new Error(hasCycle(obj, new Set()) ? CYCLE_MESSAGE : "JSON.stringify rejected it (e.g. a BigInt inside a class instance)");
       }
+      // ... and writes a cycle as the string "[Circular]". Only a value whose bytes hold that string is
+      // walked, to tell a cycle from the same text stored on purpose.
+      if (out[0] === "json" && containsAscii(out[1], CIRCULAR_PLACEHOLDER_JSON) && hasCycle(obj, new Set())) throw new Error(CYCLE_MESSAGE);
       return out;
     } catch (err) {
       throw new SerializationError(SOURCE, `Value cannot be serialised: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -383,6 +386,30 @@ function camelCase(key: string): string {
 /** What the upstream serializer writes when `JSON.stringify` throws, instead of raising. */
 const UPSTREAM_PLACEHOLDER = "[unable to serialize, circular reference is too complex to analyze]";
 const UPSTREAM_PLACEHOLDER_JSON = new TextEncoder().encode(JSON.stringify(UPSTREAM_PLACEHOLDER));
+
+const CYCLE_MESSAGE = "it contains a circular reference (an object that contains itself), which cannot be stored";
+
+/** What upstream's safe-stringify writes in place of a reference back to an enclosing object. */
+const CIRCULAR_PLACEHOLDER_JSON = new TextEncoder().encode(JSON.stringify("[Circular]"));
+
+/** Whether `value` reaches one of its own ancestors (through object keys, array items, map and set entries). */
+function hasCycle(value: unknown, ancestors: Set<object>): boolean {
+  if (value === null || typeof value !== "object") return false;
+  if (ancestors.has(value)) return true;
+  ancestors.add(value);
+  let found = false;
+  if (Array.isArray(value)) {
+    for (const item of value) if ((found = hasCycle(item, ancestors))) break;
+  } else if (value instanceof Map) {
+    for (const [k, v] of value) if ((found = hasCycle(k, ancestors) || hasCycle(v, ancestors))) break;
+  } else if (value instanceof Set) {
+    for (const item of value) if ((found = hasCycle(item, ancestors))) break;
+  } else {
+    for (const k of Object.keys(value)) if ((found = hasCycle((value as Record<string, unknown>)[k], ancestors))) break;
+  }
+  ancestors.delete(value);
+  return found;
+}
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
