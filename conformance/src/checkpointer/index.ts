@@ -5,6 +5,7 @@ import { deleteThreadGroup } from "./delete-thread.js";
 import { deltaHistoryGroup } from "./delta-history.js";
 import { copyThreadGroup, deleteForRunsGroup, pruneGroup } from "./extended.js";
 import { getTupleGroup } from "./get-tuple.js";
+import { idsGroup } from "./ids.js";
 import { lifecycleGroup } from "./lifecycle.js";
 import { linearStorageGroup } from "./linear.js";
 import { listThreadsGroup } from "./list-threads.js";
@@ -33,6 +34,7 @@ export const checkpointerGroups = {
   ttl: ttlGroup,
   concurrency: concurrencyGroup,
   serialization: serializationGroup,
+  ids: idsGroup,
   lifecycle: lifecycleGroup,
 } satisfies Record<string, (harness: SaverHarness) => void>;
 

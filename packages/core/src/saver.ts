@@ -197,18 +197,31 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     return this.checkId(raw, "thread_id");
   }
 
+  /**
+   * An id as stored: a non-empty string (a finite number is taken as its decimal string, so `123` and
+   * `"123"` are the same id on every backend), without NUL characters, which not every backend can
+   * store (PostgreSQL text cannot).
+   */
   protected checkId(raw: unknown, field: string): string {
     if (typeof raw === "number" && Number.isFinite(raw)) return String(raw);
     if (typeof raw !== "string" || raw === "") {
       throw new InvalidArgumentError(this.source, `${field} must be a non-empty string, got ${raw === "" ? "an empty string" : typeof raw}`);
     }
+    if (raw.includes("\u0000")) throw new InvalidArgumentError(this.source, `${field} cannot contain NUL characters (\\u0000)`);
     return raw;
+  }
+
+  /** `config.configurable.checkpoint_id` (or the legacy `thread_ts`) as stored, or `undefined` when absent. */
+  protected checkpointIdOf(config: RunnableConfig | undefined): string | undefined {
+    const raw = getCheckpointId(config ?? {}) as unknown;
+    return raw === undefined || raw === null || raw === "" ? undefined : this.checkId(raw, "checkpoint_id");
   }
 
   protected namespaceOf(config: RunnableConfig | undefined): string | undefined {
     const ns = config?.configurable?.checkpoint_ns;
     if (ns === undefined || ns === null) return undefined;
     if (typeof ns !== "string") throw new InvalidArgumentError(this.source, `checkpoint_ns must be a string, got ${typeof ns}`);
+    if (ns.includes("\u0000")) throw new InvalidArgumentError(this.source, "checkpoint_ns cannot contain NUL characters (\\u0000)");
     return ns;
   }
 
@@ -233,8 +246,7 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     const threadId = this.threadIdOf(config, false, "getTuple");
     if (threadId === undefined) return undefined;
     const ns = this.namespaceOf(config) ?? "";
-    const checkpointId = getCheckpointId(config) || undefined;
-    if (checkpointId !== undefined) this.checkId(checkpointId, "checkpoint_id");
+    const checkpointId = this.checkpointIdOf(config);
     const known = this.blobCodec.knownBlobs(threadId, ns);
     const stored = await this.run("getTuple", () => this._getCheckpoint(threadId, ns, checkpointId, known?.refs));
     try {
@@ -252,8 +264,8 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     const query: ListQuery = {
       threadId: this.threadIdOf(config, false, "list"),
       checkpointNs: this.namespaceOf(config),
-      checkpointId: getCheckpointId(config) || undefined,
-      before: getCheckpointId(options?.before ?? {}) || undefined,
+      checkpointId: this.checkpointIdOf(config),
+      before: this.checkpointIdOf(options?.before),
       limit,
     };
     if (options?.filter && Object.keys(options.filter).length > 0) query.filter = await this.encodeFilter(options.filter);
@@ -314,7 +326,7 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     // The row already holds the id, and the values live in blobs: neither is stored twice.
     const stored: Partial<Checkpoint> = { ...copy };
     delete stored.channel_values;
-    if (stored.id === checkpointId) delete stored.id;
+    if (stored.id === checkpointId || String(stored.id) === checkpointId) delete stored.id; // a numeric id reads back as its string
     const [serCheckpoint, serMetadata] = await Promise.all([this.serialize(stored), this.serialize(metadata ?? {})]);
     const runId = (metadata as Record<string, unknown> | undefined)?.run_id;
     const metadataJson = this.jsonText(serMetadata, metadata ?? {});
@@ -356,6 +368,7 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     const records = await Promise.all(
       writes.map(async ([channel, value], i): Promise<WriteRecord> => {
         if (typeof channel !== "string") throw new InvalidArgumentError(this.source, "putWrites: channel names must be strings");
+        if (channel.includes("\u0000")) throw new InvalidArgumentError(this.source, "putWrites: channel names cannot contain NUL characters (\\u0000)");
         const ser = await this.serialize(value);
         return { taskId, idx: WRITES_IDX_MAP[channel] ?? i, channel, type: ser.type, data: ser.data, taskPath: typeof taskPath === "string" ? taskPath : "" };
       }),
@@ -435,7 +448,7 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     const threadId = this.threadIdOf(config, false, "getDeltaChannelHistory");
     if (threadId === undefined) return result;
     const checkpointNs = this.namespaceOf(config) ?? "";
-    const target = await this.run("getDeltaChannelHistory", () => this._getCheckpoint(threadId, checkpointNs, getCheckpointId(config) || undefined));
+    const target = await this.run("getDeltaChannelHistory", () => this._getCheckpoint(threadId, checkpointNs, this.checkpointIdOf(config)));
     let wanted = target?.record.parentCheckpointId ?? null;
     if (wanted === null) return result;
     const remaining = new Set(channels);
