@@ -11,6 +11,7 @@ import { namespacesGroup } from "./namespaces.js";
 import { searchGroup } from "./search.js";
 import { semanticGroup } from "./semantic.js";
 import { ttlGroup } from "./ttl.js";
+import { valuesGroup } from "./values.js";
 
 /**
  * The store suite, one group per area. Each group registers its own vitest blocks, creates a fresh
@@ -29,6 +30,7 @@ export const storeGroups = {
   concurrency: concurrencyGroup,
   lifecycle: lifecycleGroup,
   badInput: badInputGroup,
+  values: valuesGroup,
 } satisfies Record<string, (harness: StoreHarness) => void>;
 
 export type StoreGroupName = keyof typeof storeGroups;

@@ -10,3 +10,4 @@ export * from "./saver-types.js";
 export * from "./saver.js";
 export * from "./store.js";
 export * from "./packing.js";
+export * from "./values.js";

@@ -15,6 +15,7 @@ import { encodeNamespace, validateMatchPath, validateNamespace, validateNamespac
 import { expiresAt, validateTtlConfig, validateTtlMinutes, type TtlConfig } from "./ttl.js";
 import { cosineSimilarity, embedBatch, resolveIndexConfig, textsToEmbed, type IndexConfig, type ResolvedIndexConfig } from "./embeddings.js";
 import { Lifecycle } from "./lifecycle.js";
+import { storeValueJson } from "./values.js";
 
 /** A put operation that may carry its own TTL in minutes (`null` = never expires). */
 export interface TtlPutOperation extends PutOperation {
@@ -66,6 +67,12 @@ export interface PreparedPut {
   key: string;
   /** `null` deletes the item. */
   value: Record<string, unknown> | null;
+  /**
+   * The value's JSON text, made while validating it (see `storeValueJson`). Absent for a delete and for
+   * a flat value (only strings, finite numbers, booleans and `null`), whose `JSON.stringify` cannot fail.
+   * What a backend stores is this text (or `JSON.stringify(value)`), never `value` itself.
+   */
+  json?: string;
   /** TTL in minutes, or `null` for none. */
   ttlMinutes: number | null;
   /** Absolute expiry (epoch ms) or `null`. */
@@ -184,8 +191,8 @@ export abstract class PersistStore extends BaseStore {
     this.assertOpen();
     const now = Date.now();
     const plan: BatchPlan = { now, refreshOnRead: this.ttlConfig?.refreshOnRead ?? false, gets: [], searches: [], listNamespaces: [], puts: [] };
-    this.checkPut(op);
-    plan.puts.push(this.preparePut(op, [...namespace], encodeNamespace(namespace), now));
+    const json = this.checkPut(op);
+    plan.puts.push(this.preparePut(op, [...namespace], encodeNamespace(namespace), now, json));
     await this.embed(plan, [op]);
     try {
       await this._executeBatch(plan);
@@ -195,7 +202,7 @@ export abstract class PersistStore extends BaseStore {
   }
 
   /** Throws `InvalidArgumentError` for a put operation that cannot be stored. */
-  private checkPut(p: TtlPutOperation): void {
+  private checkPut(p: TtlPutOperation): string | undefined {
     validateNamespace(p.namespace, this.source);
     this.checkKey(p.key);
     if (p.value !== null && (typeof p.value !== "object" || Array.isArray(p.value))) {
@@ -205,12 +212,16 @@ export abstract class PersistStore extends BaseStore {
       throw new InvalidArgumentError(this.source, "put index must be false or an array of field paths");
     }
     if ("ttl" in p) validateTtlMinutes(p.ttl, this.source);
+    // Last, so a value is only walked once everything else about the put is known to be valid.
+    return p.value === null ? undefined : storeValueJson(p.value, this.source, `put ${JSON.stringify(p.key)} in ${JSON.stringify(p.namespace)}`);
   }
 
   /** The plan entry of a validated put: its TTL resolved against the store's default. */
-  private preparePut(op: TtlPutOperation, namespace: string[], ns: string, now: number): PreparedPut {
+  private preparePut(op: TtlPutOperation, namespace: string[], ns: string, now: number, json: string | undefined): PreparedPut {
     const ttlMinutes = op.value === null ? null : "ttl" in op ? (op.ttl ?? null) : (this.ttlConfig?.defaultTtl ?? null);
-    return { namespace, ns, key: op.key, value: op.value, ttlMinutes, expiresAt: expiresAt(now, ttlMinutes) };
+    const put: PreparedPut = { namespace, ns, key: op.key, value: op.value, ttlMinutes, expiresAt: expiresAt(now, ttlMinutes) };
+    if (json !== undefined) put.json = json;
+    return put;
   }
 
   async batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {
@@ -219,7 +230,7 @@ export abstract class PersistStore extends BaseStore {
     const now = Date.now();
     const plan: BatchPlan = { now, refreshOnRead: this.ttlConfig?.refreshOnRead ?? false, gets: [], searches: [], listNamespaces: [], puts: [] };
     const slots: Array<{ kind: Kind; index: number }> = [];
-    const putsByKey = new Map<string, { op: TtlPutOperation; namespace: string[]; ns: string }>();
+    const putsByKey = new Map<string, { op: TtlPutOperation; namespace: string[]; ns: string; json: string | undefined }>();
     for (const op of operations) {
       const kind = kindOf(op);
       if (kind === "get") {
@@ -258,16 +269,16 @@ export abstract class PersistStore extends BaseStore {
         });
       } else {
         const p = op as TtlPutOperation;
-        this.checkPut(p);
+        const json = this.checkPut(p);
         const ns = encodeNamespace(p.namespace);
         const mapKey = `${ns}\u0000${p.key}`;
         putsByKey.delete(mapKey); // re-insert so the map keeps the order of the last write
-        putsByKey.set(mapKey, { op: p, namespace: [...p.namespace], ns });
+        putsByKey.set(mapKey, { op: p, namespace: [...p.namespace], ns, json });
         slots.push({ kind, index: -1 });
       }
     }
 
-    for (const { op, namespace, ns } of putsByKey.values()) plan.puts.push(this.preparePut(op, namespace, ns, now));
+    for (const { op, namespace, ns, json } of putsByKey.values()) plan.puts.push(this.preparePut(op, namespace, ns, now, json));
     await this.embed(plan, [...putsByKey.values()].map((p) => p.op));
 
     let result: BatchResult;
@@ -328,6 +339,7 @@ export abstract class PersistStore extends BaseStore {
     if (typeof key !== "string" || key === "") {
       throw new InvalidArgumentError(this.source, `Item key must be a non-empty string, got ${key === "" ? "an empty string" : typeof key}`);
     }
+    if (key.includes("\u0000")) throw new InvalidArgumentError(this.source, "Item key cannot contain NUL characters (\\u0000)");
   }
 
   private checkCount(n: unknown, what: string): number {

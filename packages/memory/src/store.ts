@@ -12,6 +12,7 @@ import {
   startSweeper,
   validateNamespace,
   validateNamespacePrefix,
+  putValueCopy,
   type BatchPlan,
   type BatchResult,
   type PreparedSearch,
@@ -104,6 +105,8 @@ export class InMemoryStore extends PersistStore {
       validateNamespacePrefix(namespace, SOURCE);
       if (namespace.length === 0) validateNamespace(namespace, SOURCE);
       if (!validKey) throw new InvalidArgumentError(SOURCE, `Item key must be a non-empty string, got ${key === "" ? "an empty string" : typeof key}`);
+      // A stored key never holds NUL (puts refuse it), so only a miss needs the check.
+      if (key.includes("\u0000")) throw new InvalidArgumentError(SOURCE, "Item key cannot contain NUL characters (\\u0000)");
       return null;
     }
     if (it.expiresAt !== null) {
@@ -159,7 +162,8 @@ export class InMemoryStore extends PersistStore {
       }
       if (!items) this.data.set(p.ns, (items = new Map()));
       const prev = liveItem(items.get(p.key), now);
-      const value = copyValue(p.value);
+      // Stored as its JSON round trip, so it reads back as on every other backend (a Date as its string).
+      const value = putValueCopy(p);
       items.set(p.key, {
         namespace: p.namespace,
         key: p.key,

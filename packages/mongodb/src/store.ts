@@ -3,6 +3,7 @@ import {
   NotSetUpError,
   PersistStore,
   matchesConditions,
+  putValueCopy,
   selectNamespaces,
   type BatchPlan,
   type BatchResult,
@@ -180,7 +181,9 @@ export class MongoDBStore extends PersistStore {
         if (refresh) models.push(refresh);
       }
     }
-    models.push(...planStorePuts(this.collections, plan.puts, now, this.vectorSearch !== undefined));
+    // Values are stored as their JSON round trip (a Date as its string), so they read back as on every other backend.
+    const puts = plan.puts.map((p) => (p.value === null ? p : { ...p, value: putValueCopy(p) }));
+    models.push(...planStorePuts(this.collections, puts, now, this.vectorSearch !== undefined));
     await this.connection.writeAtomically(models, { ordered: false });
 
     return { gets, searches: searchRows.map((s) => s.items), listNamespaces: namespaces };

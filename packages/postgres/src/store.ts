@@ -6,6 +6,7 @@ import {
   literalPrefix,
   matchesConditions,
   namespacePrefixRange,
+  putValueJson,
   selectNamespaces,
   startSweeper,
   type BatchPlan,
@@ -250,7 +251,7 @@ export class PostgresStore extends PersistStore {
   }
 
   private async runPuts(plan: BatchPlan, now: Date): Promise<void> {
-    const json = plan.puts.map((p) => (p.value === null ? null : toJsonbText(JSON.stringify(p.value))));
+    const json = plan.puts.map((p) => (p.value === null ? null : toJsonbText(putValueJson(p))));
     const input: sql.PutItemsInput = {
       prefixes: plan.puts.map((p) => p.ns),
       keys: plan.puts.map((p) => p.key),

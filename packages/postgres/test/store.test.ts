@@ -2,7 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Operation } from "@langchain/langgraph-checkpoint";
 import { HashEmbeddings } from "@langgraph-persist/conformance";
-import { BackendError, CapabilityError, ClientClosedError, InvalidArgumentError, NotSetUpError, matchesFilter, type PersistenceError } from "@langgraph-persist/core";
+import { BackendError, CapabilityError, ClientClosedError, InvalidArgumentError, NotSetUpError, SerializationError, matchesFilter, type PersistenceError } from "@langgraph-persist/core";
 import { PostgresSaver, PostgresStore } from "../src/index.js";
 import { LATEST_VERSIONS } from "../src/migrations.js";
 import { POSTGRES_URL, adminPool, countingPool, describePg, dropSchemasAfterAll, uniqueSchema } from "./helpers.js";
@@ -244,9 +244,9 @@ describePg("PostgresStore", () => {
     expect((await store.search(ns, { filter: { "k\u0000ey": { $gte: "a\u0001" } } })).map((i) => i.key)).toEqual(["other"]);
   });
 
-  it("values - what jsonb cannot hold (unpaired surrogates) and NUL in keys are InvalidArgumentError, nothing is written", async () => {
+  it("values - unpaired surrogates (which jsonb cannot hold) are SerializationError and NUL in keys InvalidArgumentError, nothing is written", async () => {
     const ns = [root()];
-    await expect(store.batch([{ namespace: ns, key: "ok", value: { v: 1 } }, { namespace: ns, key: "bad", value: { s: "\uD800" } }])).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(store.batch([{ namespace: ns, key: "ok", value: { v: 1 } }, { namespace: ns, key: "bad", value: { s: "\uD800" } }])).rejects.toBeInstanceOf(SerializationError);
     await expect(store.put(ns, "k\u0000", { v: 1 })).rejects.toBeInstanceOf(InvalidArgumentError);
     expect(await store.search(ns)).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import {
   PersistStore,
-  SerializationError,
+  putValueJson,
   decodeNamespace,
   literalPrefix,
   matchesConditions,
@@ -177,12 +177,8 @@ export class RedisStore extends PersistStore {
         args.push(p.ns, p.key, "d", "", "", "k", EMPTY);
         continue;
       }
-      let json: string;
-      try {
-        json = JSON.stringify(p.value);
-      } catch (err) {
-        throw new SerializationError(SOURCE, `put of ${JSON.stringify(p.key)}: the value cannot be serialised as JSON: ${(err as Error).message}`, { cause: err });
-      }
+      // Core refused what JSON cannot hold before the batch reached the store.
+      const json = putValueJson(p);
       const ttl = p.ttlMinutes === null ? "" : String(Math.max(1, minutesToMs(p.ttlMinutes)));
       args.push(p.ns, p.key, "p", json, ttl, p.embeddings === undefined ? "k" : "r", encodeVectors(p));
     }

@@ -2,12 +2,12 @@ import * as sqliteVec from "sqlite-vec";
 import {
   CapabilityError,
   PersistStore,
-  SerializationError,
   decodeNamespace,
   literalPrefix,
   matchesConditions,
   namespacePrefixRange,
   selectNamespaces,
+  putValueJson,
   startSweeper,
   vectorToBytes,
   type BatchPlan,
@@ -52,14 +52,6 @@ function loadVectorExtension(db: SqliteDatabase): void {
       cause: err,
     });
   }
-}
-
-/** Refuses what JSON would silently drop or cannot encode, instead of storing something else. */
-function strictJson(_key: string, value: unknown): unknown {
-  if (typeof value === "bigint" || typeof value === "function" || typeof value === "symbol") {
-    throw new TypeError(`a ${typeof value} is not JSON`);
-  }
-  return value;
 }
 
 function toItem(row: ItemRow): Item {
@@ -179,18 +171,9 @@ export class SqliteStore extends PersistStore {
     return readStatements > 1 ? this.connection.read(body) : body();
   }
 
+  /** The value's JSON text. Core refused what JSON cannot hold before the batch reached the store. */
   private serialize(p: PreparedPut): string {
-    try {
-      const json = JSON.stringify(p.value, strictJson);
-      if (json === undefined) throw new TypeError("the value has no JSON form");
-      return json;
-    } catch (err) {
-      throw new SerializationError(
-        this.source,
-        `put ${JSON.stringify(p.key)} in ${JSON.stringify(p.namespace)}: the value cannot be stored as JSON (${err instanceof Error ? err.message : String(err)}); nothing was written`,
-        { cause: err },
-      );
-    }
+    return putValueJson(p);
   }
 
   private runGets(plan: BatchPlan, touched: Array<[string, string]>): Array<Item | null> {
