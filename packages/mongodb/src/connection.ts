@@ -17,6 +17,23 @@ export const MIN_WIRE_VERSION = 13;
 /** MongoDB 8.0: the cross-collection `bulkWrite` command. */
 export const CLIENT_BULK_WRITE_WIRE_VERSION = 25;
 
+/** Server error codes of a `bulkWrite` command the deployment cannot run (`CommandNotSupported`, `CommandNotFound`). */
+const BULK_WRITE_UNSUPPORTED = new Set([115, 59]);
+
+/**
+ * Whether `err` says the server refused the cross-collection `bulkWrite` command itself: an 8.0 binary
+ * whose featureCompatibilityVersion is still below 8.0 answers `CommandNotSupported` ("BulkWrite may
+ * not be run without featureFlagBulkWriteCommand enabled") before applying anything. The driver wraps
+ * server errors of `MongoClient.bulkWrite` in a `MongoClientBulkWriteError` whose `cause` is that error.
+ */
+export function isClientBulkWriteUnsupported(err: unknown): boolean {
+  for (let e = err, depth = 0; e !== null && typeof e === "object" && depth < 3; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "number" && BULK_WRITE_UNSUPPORTED.has(code)) return true;
+  }
+  return false;
+}
+
 /** What `hello` says about the deployment, reduced to what the adapter decides on. */
 export interface DeploymentInfo {
   maxWireVersion: number;
@@ -26,13 +43,20 @@ export interface DeploymentInfo {
   clientBulkWrite: boolean;
 }
 
-export function describeDeployment(hello: Document): DeploymentInfo {
+/**
+ * What `hello` (and, when known, the featureCompatibilityVersion from `getParameter`) says. The
+ * cross-collection `bulkWrite` needs an 8.0 binary (wire version 25) running with
+ * featureCompatibilityVersion 8.0 or later: an upgraded binary keeps the previous FCV until an
+ * administrator raises it, and refuses the command until then.
+ */
+export function describeDeployment(hello: Document, featureCompatibilityVersion?: string): DeploymentInfo {
   const maxWireVersion = typeof hello.maxWireVersion === "number" ? hello.maxWireVersion : 0;
   const replicated = typeof hello.setName === "string" || hello.msg === "isdbgrid";
+  const fcvMajor = featureCompatibilityVersion === undefined ? undefined : Number.parseInt(featureCompatibilityVersion, 10);
   return {
     maxWireVersion,
     transactions: replicated && hello.logicalSessionTimeoutMinutes != null,
-    clientBulkWrite: maxWireVersion >= CLIENT_BULK_WRITE_WIRE_VERSION,
+    clientBulkWrite: maxWireVersion >= CLIENT_BULK_WRITE_WIRE_VERSION && (fcvMajor === undefined || Number.isNaN(fcvMajor) || fcvMajor >= 8),
   };
 }
 
@@ -113,9 +137,25 @@ export class Connection {
     this.clientBulkOption = resolved.clientBulkWrite;
   }
 
-  /** Asks the server what it supports (one `hello`). Refuses servers older than MongoDB 5.0. */
+  /**
+   * Asks the server what it supports (one `hello`; on 8.0+ also the featureCompatibilityVersion, which
+   * needs the `getParameter` privilege: without it the cross-collection `bulkWrite` is tried and
+   * dropped on the first refusal, see `write`). Refuses servers older than MongoDB 5.0.
+   */
   async detect(): Promise<DeploymentInfo> {
-    const info = describeDeployment(await this.db.admin().command({ hello: 1 }));
+    const admin = this.db.admin();
+    const hello = await admin.command({ hello: 1 });
+    let fcv: string | undefined;
+    if (typeof hello.maxWireVersion === "number" && hello.maxWireVersion >= CLIENT_BULK_WRITE_WIRE_VERSION && this.clientBulkOption !== false) {
+      try {
+        const reply = await admin.command({ getParameter: 1, featureCompatibilityVersion: 1 });
+        const version: unknown = reply.featureCompatibilityVersion?.version;
+        if (typeof version === "string") fcv = version;
+      } catch {
+        // Not allowed (e.g. a restricted Atlas user) or not answered: decided by the first bulkWrite.
+      }
+    }
+    const info = describeDeployment(hello, fcv);
     if (info.maxWireVersion < MIN_WIRE_VERSION) {
       throw new CapabilityError(SOURCE, `MongoDB 5.0 or newer is required (the server reports wire version ${info.maxWireVersion})`);
     }
@@ -138,14 +178,43 @@ export class Connection {
     return this.clientBulkOption !== false && (this.info?.clientBulkWrite ?? false) && typeof this.client.bulkWrite === "function";
   }
 
+  /**
+   * After the server refused the cross-collection `bulkWrite` (see `isClientBulkWriteUnsupported`),
+   * stops using it. Returns whether the caller should send its writes again (per collection).
+   */
+  private dropClientBulkWrite(err: unknown): boolean {
+    if (!this.usesClientBulkWrite || !isClientBulkWriteUnsupported(err)) return false;
+    this.info = { ...this.info!, clientBulkWrite: false };
+    return true;
+  }
+
+  /** The server's clock (`hello.localTime`), for expiry scans that need a date an index can use. */
+  async serverTime(): Promise<Date> {
+    const hello = await this.db.admin().command({ hello: 1 });
+    return hello.localTime instanceof Date ? hello.localTime : new Date();
+  }
+
   collection<T extends Document = Document>(name: string): Collection<T> {
     // Undefined fields are dropped, as JSON would: values read back never gain `null`s.
     return this.db.collection<T>(name, { ignoreUndefined: true });
   }
 
-  /** Runs `fn` in a transaction when the deployment has them (retried on transient errors), else directly. */
+  /**
+   * Runs `fn` in a transaction when the deployment has them (retried on transient errors), else directly.
+   * A transaction whose cross-collection `bulkWrite` the server refused is aborted; it runs once more
+   * with one `bulkWrite` per collection.
+   */
   async inTransaction<T>(fn: (session: ClientSession | undefined) => Promise<T>): Promise<T> {
     if (!this.usesTransactions) return fn(undefined);
+    try {
+      return await this.transaction(fn);
+    } catch (err) {
+      if (!this.dropClientBulkWrite(err)) throw err;
+      return this.transaction(fn);
+    }
+  }
+
+  private async transaction<T>(fn: (session: ClientSession) => Promise<T>): Promise<T> {
     const session = this.client.startSession();
     try {
       return await session.withTransaction(() => fn(session));
@@ -154,9 +223,19 @@ export class Connection {
     }
   }
 
-  /** Sends `models` in order: one command when they fit one, else one `bulkWrite` per collection run. */
+  /**
+   * Sends `models` in order: one command when they fit one, else one `bulkWrite` per collection run.
+   * Outside a transaction, a refused cross-collection `bulkWrite` (nothing applied) is sent again per
+   * collection; inside one, `inTransaction` runs the transaction again.
+   */
   async write(models: WriteModel[], options: { session?: ClientSession; ordered?: boolean } = {}): Promise<void> {
-    await executeWrites(this, models, options);
+    try {
+      await executeWrites(this, models, options);
+    } catch (err) {
+      // Inside a transaction the refusal aborted it: `inTransaction` runs it again.
+      if (options.session !== undefined || !this.dropClientBulkWrite(err)) throw err;
+      await executeWrites(this, models, options);
+    }
   }
 
   /** Writes `models` atomically where the deployment allows (transaction), in order otherwise. */

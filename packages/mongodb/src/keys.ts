@@ -134,7 +134,7 @@ export interface CheckpointDoc {
    * (`<base>~<seq>~<link>`) ends a delta chain, whose blobs are every key in `[<base>, key]` of the channel.
    */
   blob_refs: Array<[string, string]>;
-  /** When the checkpoint was stored (client clock); hides checkpoints of an expired thread's earlier life. */
+  /** When the checkpoint was stored (server clock); hides checkpoints of an expired thread's earlier life. */
   written_at: Date;
 }
 
@@ -278,9 +278,23 @@ export function namespacePrefixQuery(prefix: readonly string[], field = "ns"): D
   return { $or: [{ [field]: range.exact }, { [field]: { $gte: range.lower, $lt: range.upper } }] };
 }
 
-/** Not expired at `now` (no expiry, or an expiry still in the future). */
-export function liveAt(now: Date, field = "expire_at"): Document {
-  return { [field]: { $not: { $lte: now } } };
+/**
+ * The server's clock in aggregation expressions. Every TTL timestamp is written from it and every
+ * expiry check compares against it, as the TTL monitor does: clients whose clocks disagree with the
+ * server (or with each other) cannot expire or revive anything early.
+ */
+export const SERVER_NOW = "$$NOW";
+
+/** The clock of an expiry check: the server's (what the adapter uses), or a fixed date (explicit sweeps, tests). */
+export type Clock = Date | typeof SERVER_NOW;
+
+/**
+ * Not expired at `now` (no expiry, or an expiry still in the future). With the server's clock this is
+ * an `$expr` (type-guarded: no expiry compares as alive); with a date, a plain query on the field.
+ */
+export function liveAt(now: Clock, field = "expire_at"): Document {
+  if (now instanceof Date) return { [field]: { $not: { $lte: now } } };
+  return { $expr: { $or: [{ $ne: [{ $type: `$${field}` }, "date"] }, { $gt: [`$${field}`, now] }] } };
 }
 
 // ---------------------------------------------------------------- indexes

@@ -1,5 +1,7 @@
+import { CapabilityError } from "@langgraph-persist/core";
+import type { Document } from "mongodb";
 import type { Connection } from "./connection.js";
-import { saverIndexes, storeIndexes, type IndexSpec, type SaverCollections, type StoreCollections } from "./keys.js";
+import { SOURCE, saverIndexes, storeIndexes, type IndexSpec, type SaverCollections, type StoreCollections } from "./keys.js";
 
 /**
  * Schema steps, in order. The position of a step in its list is the schema version it produces; the
@@ -16,12 +18,67 @@ export interface Migration<C> {
 // Concurrent setups may race on creating the same collection or index; both outcomes are the wanted state.
 const BENIGN_RACES = new Set(["NamespaceExists", "IndexAlreadyExists", "IndexBuildAlreadyInProgress"]);
 
+/**
+ * The collation of every collection and index: binary comparison of UTF-8 bytes. Key ranges (delta
+ * chains, namespace prefixes, `before`), the unique `(ns, key)` index and every equality on ids assume
+ * it; a locale collation would make `"A"` and `"a"` (or `"é"` and `"e"`) the same key.
+ */
+export const SIMPLE_COLLATION = { locale: "simple" } as const;
+
+/** What `listCollections` reports about one collection, as far as `checkCollection` looks. */
+export interface CollectionInfo {
+  name: string;
+  type?: string;
+  options?: Document;
+}
+
+/**
+ * Refuses an existing collection the adapter cannot use as is: a view (or any non-collection), or a
+ * collection created with a default collation other than the simple one.
+ */
+export function checkCollection(info: CollectionInfo): void {
+  if (info.type !== undefined && info.type !== "collection") {
+    throw new CapabilityError(SOURCE, `"${info.name}" exists but is a ${info.type}, not a collection: drop it or use another collectionPrefix`);
+  }
+  const collation = info.options?.collation as Document | undefined;
+  if (collation !== undefined && collation.locale !== "simple") {
+    throw new CapabilityError(
+      SOURCE,
+      `collection "${info.name}" has the default collation ${JSON.stringify(collation)}; the adapter needs the simple (binary) collation, ` +
+        `or distinct keys such as "A" and "a" could collide. Recreate it without a collation (or with { locale: "simple" }), or use another collectionPrefix.`,
+    );
+  }
+}
+
+/**
+ * Checks the collections that exist and creates the missing ones with the simple collation, so
+ * queries, ranges and unique indexes compare bytes whatever the database's habits. One
+ * `listCollections`, plus one `create` per missing collection.
+ */
+export async function ensureCollections(connection: Connection, names: readonly string[]): Promise<void> {
+  const list = async (only: readonly string[]) => (await connection.db.listCollections({ name: { $in: [...only] } }).toArray()) as CollectionInfo[];
+  const existing = await list(names);
+  existing.forEach(checkCollection);
+  const missing = names.filter((n) => !existing.some((e) => e.name === n));
+  const raced: string[] = [];
+  for (const name of missing) {
+    try {
+      await connection.db.createCollection(name, { collation: SIMPLE_COLLATION });
+    } catch (err) {
+      if ((err as { codeName?: string }).codeName !== "NamespaceExists") throw err;
+      raced.push(name);
+    }
+  }
+  // Another process created it first: check what it created.
+  if (raced.length > 0) (await list(raced)).forEach(checkCollection);
+}
+
 /** Creates the indexes (and with them the collections) of each collection; one command per collection. */
 export async function ensureIndexes(connection: Connection, specs: Record<string, IndexSpec[]>): Promise<void> {
   for (const [collection, indexes] of Object.entries(specs)) {
     for (let attempt = 0; ; attempt++) {
       try {
-        await connection.collection(collection).createIndexes(indexes);
+        await connection.collection(collection).createIndexes(indexes.map((i) => ({ ...i, collation: SIMPLE_COLLATION })));
         break;
       } catch (err) {
         const codeName = (err as { codeName?: string }).codeName;

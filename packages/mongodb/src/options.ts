@@ -64,8 +64,10 @@ export interface MongoDBStoreOptions extends PersistStoreOptions, MongoDBConnect
   vectorFilterFields?: string[];
   /**
    * `numCandidates` of `$vectorSearch`: how many nearest neighbours Atlas considers. Higher is more
-   * accurate and slower.
-   * @default max(100, 10 × (offset + limit))
+   * accurate and slower. An integer from 1 to 10,000 (Atlas's limit); anything else is refused by the
+   * constructor with `InvalidArgumentError`. A search page that reaches past the candidates
+   * (offset + limit above them) is ranked exactly instead, as without `vectorIndexName`.
+   * @default 10 × (offset + limit), at least 100 and at most 10,000
    */
   vectorNumCandidates?: number;
 }

@@ -12,12 +12,14 @@ import { literalPrefix, walkChain } from "@langgraph-persist/core";
 import { Double } from "mongodb";
 import type { Document } from "mongodb";
 import { BlobRangeSet, type ChannelRanges } from "./chains.js";
+import { ESCAPED_CHARS, KEYS_ESCAPED, escapeKey } from "./escape.js";
 import {
   blobKey,
   checkpointKey,
   filterKv,
   liveAt,
   namespacePrefixQuery,
+  type Clock,
   type BlobDoc,
   type BlobKey,
   type Bytes,
@@ -47,13 +49,26 @@ const MAX_INT32 = 2 ** 31 - 1;
 const typeIs = (expr: unknown, type: string) => ({ $eq: [{ $type: expr }, type] });
 
 /**
+ * `$getField` of one key of a stored value. A value with U+0000 in a key is stored with escaped keys
+ * (`keys_escaped: true`, see `escape.ts`): a key containing U+0000 or U+0001 is looked up escaped in
+ * such documents and as is in the others; any other key is the same either way. (`$getField` takes a
+ * constant field name before MongoDB 7.2, hence two lookups under `$cond`.)
+ */
+function getFieldExpr(key: string, input: unknown): unknown {
+  const plain = { $getField: { field: { $literal: key }, input } };
+  if (!ESCAPED_CHARS.test(key)) return plain;
+  const escaped = { $getField: { field: { $literal: escapeKey(key) }, input } };
+  return { $cond: [typeIs(`$${KEYS_ESCAPED}`, "bool"), escaped, plain] };
+}
+
+/**
  * One step of core `getPath` as an aggregation expression: an object's own field (`$getField`, so
  * labels with `.` or `$` are fields, not paths), an array's element for a numeric segment, missing
  * otherwise. Unlike MongoDB dot paths this never reaches into the elements of an array.
  */
 function stepExpr(input: unknown, segment: string, depth: number): Document {
   const v = `$$p${depth}`;
-  const field = { $cond: [typeIs(v, "object"), { $getField: { field: { $literal: segment }, input: v } }, "$$REMOVE"] };
+  const field = { $cond: [typeIs(v, "object"), getFieldExpr(segment, v), "$$REMOVE"] };
   let body: unknown = field;
   if (ARRAY_INDEX.test(segment)) {
     const index = Number(segment);
@@ -110,7 +125,7 @@ export function equalsExpr(x: string, value: unknown, depth = 0): unknown {
     for (const k of keys) {
       const inner = equalsExpr(`$$o${depth}`, value[k], depth + 1);
       if (inner === undefined) return undefined;
-      parts.push({ $let: { vars: { [`o${depth}`]: { $getField: { field: { $literal: k }, input: x } } }, in: inner } });
+      parts.push({ $let: { vars: { [`o${depth}`]: getFieldExpr(k, x) }, in: inner } });
     }
     return { $and: parts };
   }
@@ -196,9 +211,23 @@ function searchSort(ranked: boolean): Document {
 }
 
 /** Items a search may return: under the prefix, not expired, matching the (possibly widened) filter. */
-export function searchMatch(search: PreparedSearch, now: Date): { match: Document; exact: boolean } {
+export function searchMatch(search: PreparedSearch, now: Clock): { match: Document; exact: boolean } {
   const filter = translateFilter(search.conditions);
-  return { match: { ...namespacePrefixQuery(search.namespacePrefix), ...liveAt(now), ...filter.match }, exact: filter.exact };
+  return { match: allOf(namespacePrefixQuery(search.namespacePrefix), liveAt(now), filter.match), exact: filter.exact };
+}
+
+/** The conjunction of `$match` documents on distinct fields; their `$expr`s are joined with `$and`. */
+export function allOf(...docs: Document[]): Document {
+  const out: Document = {};
+  const exprs: unknown[] = [];
+  for (const d of docs) {
+    for (const [k, v] of Object.entries(d)) {
+      if (k === "$expr") exprs.push(v);
+      else out[k] = v;
+    }
+  }
+  if (exprs.length > 0) out.$expr = exprs.length === 1 ? exprs[0] : { $and: exprs };
+  return out;
 }
 
 /**
@@ -206,7 +235,7 @@ export function searchMatch(search: PreparedSearch, now: Date): { match: Documen
  * the cosine score when there is a query vector, then sort, skip and limit. When the filter is not
  * exact the pipeline stops after the sort and the caller filters and pages in JS.
  */
-export function searchPipeline(search: PreparedSearch, now: Date): { pipeline: Document[]; exact: boolean } {
+export function searchPipeline(search: PreparedSearch, now: Clock): { pipeline: Document[]; exact: boolean } {
   const { match, exact } = searchMatch(search, now);
   const ranked = search.queryVector !== undefined;
   const pipeline: Document[] = [{ $match: match }];
@@ -233,7 +262,8 @@ export function vectorPreFilter(search: PreparedSearch, filterFields: readonly s
   const declared = new Set(filterFields);
   for (const c of search.conditions) {
     const field = c.path.join(".");
-    if (!declared.has(field) || c.path.some((p) => ARRAY_INDEX.test(p))) continue;
+    // Paths with U+0000/U+0001 may be stored escaped (see escape.ts): never pre-filtered, always re-checked.
+    if (!declared.has(field) || c.path.some((p) => ARRAY_INDEX.test(p) || ESCAPED_CHARS.test(p))) continue;
     const path = `value.${field}`;
     if (c.op === "$eq" && SCALAR(c.value)) parts.push({ [path]: { $eq: c.value } });
     else if (c.op === "$in" && (c.value as unknown[]).length > 0 && (c.value as unknown[]).every(SCALAR)) {
@@ -247,6 +277,22 @@ export function vectorPreFilter(search: PreparedSearch, filterFields: readonly s
   return parts.length === 1 ? parts[0] : { $and: parts };
 }
 
+/** Atlas `$vectorSearch` accepts at most this many candidates (`numCandidates`). */
+export const MAX_NUM_CANDIDATES = 10_000;
+
+/**
+ * `numCandidates` and `limit` (vector documents) of a `$vectorSearch` for the first `wanted` items,
+ * within Atlas's rules (`limit` ≤ `numCandidates` ≤ 10,000). The default is 10 candidates per wanted
+ * item, at least 100 and at most 10,000; `limit` asks for 4 vectors per wanted item (several vectors may
+ * belong to one item), at least 10, at most the candidates. Undefined when `wanted` exceeds the
+ * candidates: Atlas cannot rank that deep, and the store answers such a page with the exact ranking.
+ */
+export function vectorSearchSizes(wanted: number, numCandidates?: number): { numCandidates: number; limit: number } | undefined {
+  const candidates = numCandidates ?? Math.min(MAX_NUM_CANDIDATES, Math.max(100, 10 * wanted));
+  if (wanted > candidates) return undefined;
+  return { numCandidates: candidates, limit: Math.min(Math.max(wanted * 4, 10), candidates) };
+}
+
 /**
  * Semantic search through Atlas: `$vectorSearch` on the vectors collection (namespace and filter as
  * pre-filters), best exact cosine per item, the items joined back and re-checked (expiry, exact
@@ -255,20 +301,20 @@ export function vectorPreFilter(search: PreparedSearch, filterFields: readonly s
 export function atlasSearchPipeline(
   c: StoreCollections,
   search: PreparedSearch,
-  now: Date,
+  now: Clock,
   options: { indexName: string; filterFields: readonly string[]; numCandidates?: number },
 ): { pipeline: Document[]; exact: boolean } {
   const query = search.queryVector!;
   const { match, exact } = searchMatch(search, now);
   const wanted = search.offset + search.limit;
+  const sizes = vectorSearchSizes(wanted, options.numCandidates);
+  if (sizes === undefined) throw new RangeError(`$vectorSearch cannot rank ${wanted} items with ${options.numCandidates ?? MAX_NUM_CANDIDATES} candidates`);
   const vectorSearch: Document = {
     index: options.indexName,
     path: "embedding",
     // `$vectorSearch` takes BSON doubles; integral components would otherwise be sent as int32.
     queryVector: query.map((x) => new Double(x)),
-    numCandidates: options.numCandidates ?? Math.max(100, 10 * wanted),
-    // Several vectors may belong to one item: ask for more than the page so grouping still fills it.
-    limit: Math.max(wanted * 4, 10),
+    ...sizes,
   };
   const preFilter = vectorPreFilter(search, options.filterFields);
   if (preFilter) vectorSearch.filter = preFilter;
@@ -291,7 +337,7 @@ export function atlasSearchPipeline(
 }
 
 /** One query for every get of a batch. */
-export function getsQuery(gets: ReadonlyArray<{ ns: string; key: string }>, now: Date): Document {
+export function getsQuery(gets: ReadonlyArray<{ ns: string; key: string }>, now: Clock): Document {
   return { $or: gets.map((g) => ({ ns: g.ns, key: g.key })), ...liveAt(now) };
 }
 
@@ -299,7 +345,7 @@ export function getsQuery(gets: ReadonlyArray<{ ns: string; key: string }>, now:
  * Distinct live namespaces for listNamespaces: the literal prefix of the match conditions narrows the
  * `ns` range; `maxDepth` truncates on the server when that cannot change which conditions match.
  */
-export function listNamespacesPipeline(l: PreparedListNamespaces, now: Date): Document[] {
+export function listNamespacesPipeline(l: PreparedListNamespaces, now: Clock): Document[] {
   const conditions = l.matchConditions ?? [];
   const truncate = l.maxDepth !== undefined && conditions.every((c) => c.matchType === "prefix" && c.path.length <= l.maxDepth!);
   return [
@@ -337,7 +383,7 @@ export function checkpointMatch(query: ListQuery): Document {
  * Hides checkpoints of expired threads, and of an expired thread's earlier life, at `now`: the thread
  * document is joined by `_id` and checked in the same pipeline (no extra round trip).
  */
-export function visibleStages(c: SaverCollections, now: Date): Document[] {
+export function visibleStages(c: SaverCollections, now: Clock): Document[] {
   return [
     { $lookup: { from: c.threads, localField: "_id.thread_id", foreignField: "_id", as: "__thread" } },
     {
@@ -364,7 +410,7 @@ export function visibleStages(c: SaverCollections, now: Date): Document[] {
  * the `checkpoints_by_thread_ns` / `checkpoints_by_thread` indexes when a thread is given. Channel
  * values and writes are not joined here: `blobsAndWritesPipeline` fetches them once per page.
  */
-export function checkpointsPipeline(c: SaverCollections, query: ListQuery, ttlNow?: Date): Document[] {
+export function checkpointsPipeline(c: SaverCollections, query: ListQuery, ttlNow?: Clock): Document[] {
   const pipeline: Document[] = [{ $match: checkpointMatch(query) }, { $sort: CHECKPOINT_SORT }];
   if (ttlNow) pipeline.push(...visibleStages(c, ttlNow));
   if (query.limit !== undefined) pipeline.push({ $limit: query.limit });
@@ -385,6 +431,16 @@ export function refOf(doc: CheckpointDoc): CheckpointRef {
 
 export const blobKeyString = (k: BlobKey) => JSON.stringify([k.thread_id, k.checkpoint_ns, k.channel, k.version]);
 export const checkpointKeyString = (threadId: string, checkpointNs: string, checkpointId: string) => JSON.stringify([threadId, checkpointNs, checkpointId]);
+
+/**
+ * `batchSize` of the blobs-and-writes read. Without one the server ends the first batch at 101
+ * documents, and one page easily produces more: a page of 100 checkpoints needs at least one blob per
+ * distinct channel version, a delta chain's base and links, and every pending write — a count with no
+ * useful bound. What always ends a batch is its size, 16 MiB: this many of the smallest possible
+ * documents (a blob with empty strings and no bytes, 101 bytes as BSON) fill 16 MiB, so the count never
+ * ends a batch before the size does, and a page whose documents fit in 16 MiB is one round trip.
+ */
+export const BLOBS_AND_WRITES_BATCH_SIZE = Math.ceil((16 * 1024 * 1024) / 101);
 
 /**
  * The blobs a set of refs needs, as one filter on the blobs' `_id` index: plain versions (single-key
@@ -409,7 +465,7 @@ export function blobRangesMatch(groups: readonly ChannelRanges[]): Document {
 /**
  * One query for a whole page of checkpoints: every blob their refs need (ranges of one chain merged,
  * each blob once) followed, through `$unionWith`, by every pending write of every checkpoint of the
- * page. Write documents carry `__write: true`.
+ * page. Write documents carry `__write: true`. Sent with `batchSize: BLOBS_AND_WRITES_BATCH_SIZE`.
  */
 export function blobsAndWritesPipeline(c: SaverCollections, page: readonly CheckpointRef[]): Document[] {
   const needed = new BlobRangeSet();
@@ -484,7 +540,7 @@ export function assemblePage(page: readonly CheckpointDoc[], fetched: Iterable<D
 export function listThreadsPipeline(
   c: SaverCollections,
   options: { limit: number; before?: string; filter?: ListQuery["filter"] },
-  ttlNow?: Date,
+  ttlNow?: Clock,
 ): Document[] {
   const match: Document = { "latest.checkpoint_id": options.before !== undefined ? { $type: "string", $lt: options.before } : { $type: "string" } };
   if (options.filter?.length) match["latest.metadata_kv"] = { $all: filterKv(options.filter) };

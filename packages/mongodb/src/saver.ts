@@ -16,6 +16,7 @@ import type { ClientSession, Collection, Document } from "mongodb";
 import { LiveSet } from "./chains.js";
 import { Connection, mapMongoError, resolveConnection } from "./connection.js";
 import {
+  SERVER_NOW,
   SOURCE,
   checkNamespaceLengths,
   saverCollections,
@@ -27,9 +28,10 @@ import {
   type ThreadDoc,
   type WriteDoc,
 } from "./keys.js";
-import { SAVER_MIGRATIONS, applyMigrations } from "./migrations.js";
+import { SAVER_MIGRATIONS, applyMigrations, ensureCollections } from "./migrations.js";
 import type { MongoDBSaverOptions } from "./options.js";
 import {
+  BLOBS_AND_WRITES_BATCH_SIZE,
   CHECKPOINT_SORT,
   assemblePage,
   blobsAndWritesPipeline,
@@ -38,12 +40,28 @@ import {
   refOf,
   toWriteRecord,
 } from "./query.js";
-import { chunks, garbageDeletes, planPut, planPutWrites, threadTouchForWrites, type WriteClock, type WriteModel } from "./writes.js";
+import {
+  chunks,
+  expiredExpr,
+  garbageDeletes,
+  planPut,
+  planPutWrites,
+  threadRefresh,
+  threadTouch,
+  transactionGroups,
+  type WriteClock,
+  type WriteModel,
+} from "./writes.js";
 
 /** Checkpoints per `list` page: each page costs one `getMore` plus one query for its blobs and writes. */
 const PAGE_SIZE = 100;
 /** Ids per `$in` when deleting by id lists. */
-const DELETE_CHUNK = 1000;
+export const DELETE_CHUNK = 1000;
+/**
+ * Checkpoints one transaction deletes when whole threads go (a thread with more goes alone: a thread
+ * is always deleted all at once). Writes and blobs are not part of it (see `dropUnreferenced`).
+ */
+export const TRANSACTION_CHECKPOINTS = 1000;
 
 const bytes = (b: Bytes): Uint8Array => (b instanceof Uint8Array ? b : b.value());
 
@@ -107,6 +125,7 @@ export class MongoDBSaver extends PersistSaver {
   protected async _setup(): Promise<void> {
     try {
       await this.connection.detect();
+      await ensureCollections(this.connection, Object.values(this.collections));
       await applyMigrations(this.connection, this.collections.migrations, "saver", SAVER_MIGRATIONS, this.collections);
     } catch (err) {
       throw this.mapError("setup()", err);
@@ -132,8 +151,8 @@ export class MongoDBSaver extends PersistSaver {
     return this.connection.collection<T>(name);
   }
 
-  private clock(now = new Date()): WriteClock {
-    return { now, ttlMs: this.ttl ? minutesToMs(this.ttl.defaultTtl) : undefined };
+  private clock(): WriteClock {
+    return { ttlMs: this.ttl ? minutesToMs(this.ttl.defaultTtl) : undefined };
   }
 
   // ---------------------------------------------------------------- writes
@@ -150,44 +169,41 @@ export class MongoDBSaver extends PersistSaver {
 
   // ---------------------------------------------------------------- reads
 
-  /** Attaches blobs and writes to a page of checkpoint documents with one query. */
+  /** Attaches blobs and writes to a page of checkpoint documents with one query (one batch, see the batch size). */
   private async assemble(page: CheckpointDoc[]): Promise<StoredCheckpoint[]> {
     if (page.length === 0) return [];
-    const fetched = await this.coll<Document>(this.collections.blobs).aggregate(blobsAndWritesPipeline(this.collections, page.map(refOf))).toArray();
+    const pipeline = blobsAndWritesPipeline(this.collections, page.map(refOf));
+    const fetched = await this.coll<Document>(this.collections.blobs).aggregate(pipeline, { batchSize: BLOBS_AND_WRITES_BATCH_SIZE }).toArray();
     return assemblePage(page, fetched);
   }
 
-  /** With `refreshOnRead`, reading a live thread restarts its clock. */
-  private async refresh(threadIds: Iterable<string>, now: Date): Promise<void> {
+  /** With `refreshOnRead`, reading a live thread restarts its clock (server time). */
+  private async refresh(threadIds: Iterable<string>): Promise<void> {
     if (!this.ttl?.refreshOnRead) return;
     const ids = [...new Set(threadIds)];
     if (ids.length === 0) return;
-    await this.coll<ThreadDoc>(this.collections.threads).updateMany(
-      { _id: { $in: ids }, expire_at: { $gt: now } },
-      { $set: { expire_at: new Date(now.getTime() + minutesToMs(this.ttl.defaultTtl)) } },
-    );
+    const { filter, update } = threadRefresh(ids, minutesToMs(this.ttl.defaultTtl));
+    await this.coll<ThreadDoc>(this.collections.threads).updateMany(filter, update);
   }
 
   protected async _getCheckpoint(threadId: string, checkpointNs: string, checkpointId: string | undefined): Promise<StoredCheckpoint | undefined> {
     this.ready();
-    const now = new Date();
-    const pipeline = checkpointsPipeline(this.collections, { threadId, checkpointNs, checkpointId, limit: 1 }, this.ttl ? now : undefined);
+    const pipeline = checkpointsPipeline(this.collections, { threadId, checkpointNs, checkpointId, limit: 1 }, this.ttl ? SERVER_NOW : undefined);
     const [doc] = await this.coll<CheckpointDoc>(this.collections.checkpoints).aggregate<CheckpointDoc>(pipeline).toArray();
     if (!doc) return undefined;
-    const [stored] = await Promise.all([this.assemble([doc]), this.refresh([threadId], now)]);
+    const [stored] = await Promise.all([this.assemble([doc]), this.refresh([threadId])]);
     return stored[0];
   }
 
   protected async *_list(query: ListQuery): AsyncIterable<StoredCheckpoint> {
     this.ready();
-    const now = new Date();
-    const pipeline = checkpointsPipeline(this.collections, query, this.ttl ? now : undefined);
+    const pipeline = checkpointsPipeline(this.collections, query, this.ttl ? SERVER_NOW : undefined);
     const batchSize = Math.min(query.limit ?? PAGE_SIZE, PAGE_SIZE);
     const cursor = this.coll<CheckpointDoc>(this.collections.checkpoints).aggregate<CheckpointDoc>(pipeline, { batchSize, allowDiskUse: true });
     try {
       while (await cursor.hasNext()) {
         const page = cursor.readBufferedDocuments();
-        const [stored] = await Promise.all([this.assemble(page), this.refresh(page.map((d) => d._id.thread_id), now)]);
+        const [stored] = await Promise.all([this.assemble(page), this.refresh(page.map((d) => d._id.thread_id))]);
         for (const s of stored) yield s;
       }
     } finally {
@@ -203,7 +219,7 @@ export class MongoDBSaver extends PersistSaver {
 
   protected async _listThreads(options: { limit: number; before?: string; filter?: ListQuery["filter"] }): Promise<StoredThreadInfo[]> {
     this.ready();
-    const pipeline = listThreadsPipeline(this.collections, options, this.ttl ? new Date() : undefined);
+    const pipeline = listThreadsPipeline(this.collections, options, this.ttl ? SERVER_NOW : undefined);
     const rows = await this.coll<ThreadDoc>(this.collections.threads).aggregate<Document>(pipeline).toArray();
     return rows.map((r) => ({
       threadId: r._id as string,
@@ -216,43 +232,100 @@ export class MongoDBSaver extends PersistSaver {
 
   // ---------------------------------------------------------------- deletes and copies
 
-  private threadData(threadIds: string[]): WriteModel[] {
+  /**
+   * What readers see of whole threads: their checkpoints (once gone, a thread reads as empty), then
+   * their thread documents. One transaction per group of `transactionGroups`.
+   */
+  private visibleThreadData(threadIds: string[]): WriteModel[] {
     const c = this.collections;
-    const byThread = { "_id.thread_id": { $in: threadIds } };
-    // Checkpoints first: once they are gone the thread reads as empty, whatever is left of the rest.
     return [
-      { kind: "deleteMany", collection: c.checkpoints, filter: byThread },
+      { kind: "deleteMany", collection: c.checkpoints, filter: { "_id.thread_id": { $in: threadIds } } },
       { kind: "deleteMany", collection: c.threads, filter: { _id: { $in: threadIds } } },
-      { kind: "deleteMany", collection: c.writes, filter: byThread },
-      { kind: "deleteMany", collection: c.blobs, filter: byThread },
     ];
+  }
+
+  /** How many checkpoints each of `threadIds` has (threads without any are absent). */
+  private async checkpointCounts(threadIds: string[]): Promise<Map<string, number>> {
+    const rows = await this.coll<CheckpointDoc>(this.collections.checkpoints)
+      .aggregate<{ _id: string; n: number }>([{ $match: { "_id.thread_id": { $in: threadIds } } }, { $group: { _id: "$_id.thread_id", n: { $sum: 1 } } }])
+      .toArray();
+    return new Map(rows.map((r) => [r._id, r.n]));
+  }
+
+  /**
+   * Deletes whole threads, each all at once: per group of threads holding at most
+   * `TRANSACTION_CHECKPOINTS` checkpoints (a bigger thread alone), one transaction removes their
+   * checkpoints and thread documents, `recheck` deciding inside it which of the group still go. Then
+   * their writes and blobs, which nothing references any more, go outside any transaction. Returns the
+   * threads deleted, known only once their transaction has committed (a retried transaction counts once).
+   */
+  private async removeThreads(threadIds: string[], recheck?: (group: string[], session: ClientSession | undefined) => Promise<string[]>): Promise<string[]> {
+    const removed: string[] = [];
+    for (const ids of chunks(threadIds, DELETE_CHUNK)) {
+      const gone: string[] = [];
+      for (const group of transactionGroups(ids, await this.checkpointCounts(ids), TRANSACTION_CHECKPOINTS)) {
+        const deleted = await this.connection.inTransaction(async (session) => {
+          const doomed = recheck ? await recheck(group, session) : group;
+          if (doomed.length > 0) await this.connection.write(this.visibleThreadData(doomed), { session });
+          return doomed;
+        });
+        gone.push(...deleted);
+      }
+      await this.dropUnreferenced(gone);
+      removed.push(...gone);
+    }
+    return removed;
+  }
+
+  /**
+   * The writes and blobs of deleted threads. Readers reach them only through checkpoints, so they go
+   * after the commit, without a transaction (no size limit applies): with one `deleteMany` per
+   * collection, or, for a thread written again since its deletion, by garbage collection (which keeps
+   * what its new checkpoints need).
+   */
+  private async dropUnreferenced(threadIds: string[]): Promise<void> {
+    if (threadIds.length === 0) return;
+    const c = this.collections;
+    const reborn = new Set((await this.coll<CheckpointDoc>(c.checkpoints).distinct("_id.thread_id", { "_id.thread_id": { $in: threadIds } })) as string[]);
+    const empty = threadIds.filter((t) => !reborn.has(t));
+    if (empty.length > 0) {
+      const byThread = { "_id.thread_id": { $in: empty } };
+      await this.connection.write([
+        { kind: "deleteMany", collection: c.writes, filter: byThread },
+        { kind: "deleteMany", collection: c.blobs, filter: byThread },
+      ]);
+    }
+    for (const threadId of reborn) await this.collectGarbage(threadId);
   }
 
   protected async _deleteThreads(threadIds: string[]): Promise<void> {
     this.ready();
-    for (const ids of chunks(threadIds, DELETE_CHUNK)) await this.connection.writeAtomically(this.threadData(ids));
+    await this.removeThreads(threadIds);
   }
 
   /**
    * Deletes the writes whose checkpoint is gone and the blobs no remaining checkpoint of the same
    * namespace needs: a blob stays while it lies in `[chainLowerBound(ref), ref]` of some remaining ref
    * on its channel, so every link and base of a referenced chain stays. Streams the thread's
-   * checkpoint keys and refs and its blob and write keys (never their bytes).
+   * checkpoint keys and refs and its blob and write keys (never their bytes), then deletes by `_id`
+   * lists of at most `DELETE_CHUNK`. Runs after the transaction that removed checkpoints has committed,
+   * outside any transaction: what it deletes is unreachable, so readers see no difference, and no
+   * transaction grows with the thread.
    */
-  private async collectGarbage(threadId: string, session: ClientSession | undefined): Promise<void> {
+  private async collectGarbage(threadId: string): Promise<void> {
     const c = this.collections;
     const live = new LiveSet();
-    const checkpoints = this.coll<CheckpointDoc>(c.checkpoints).find({ "_id.thread_id": threadId }, { projection: { blob_refs: 1 }, session });
+    const checkpoints = this.coll<CheckpointDoc>(c.checkpoints).find({ "_id.thread_id": threadId }, { projection: { blob_refs: 1 } });
     for await (const d of checkpoints) live.addCheckpoint(d);
     const deadWrites: Document[] = [];
-    for await (const w of this.coll<WriteDoc>(c.writes).find({ "_id.thread_id": threadId }, { projection: { _id: 1 }, session })) {
+    for await (const w of this.coll<WriteDoc>(c.writes).find({ "_id.thread_id": threadId }, { projection: { _id: 1 } })) {
       if (!live.hasCheckpoint(w._id.thread_id, w._id.checkpoint_ns, w._id.checkpoint_id)) deadWrites.push(w._id);
     }
     const deadBlobs: Document[] = [];
-    for await (const b of this.coll<BlobDoc>(c.blobs).find({ "_id.thread_id": threadId }, { projection: { _id: 1 }, session })) {
+    for await (const b of this.coll<BlobDoc>(c.blobs).find({ "_id.thread_id": threadId }, { projection: { _id: 1 } })) {
       if (!live.hasBlob(b._id)) deadBlobs.push(b._id);
     }
-    await this.connection.write(garbageDeletes(c, deadWrites, deadBlobs, DELETE_CHUNK), { session });
+    for (const model of garbageDeletes(c, deadWrites, deadBlobs, DELETE_CHUNK)) await this.connection.write([model]);
   }
 
   /** Points the thread document at its latest checkpoint again (root namespace first), or removes it. */
@@ -272,6 +345,10 @@ export class MongoDBSaver extends PersistSaver {
     await threads.updateOne({ _id: threadId }, { $set: { latest: value, ...extra } }, { upsert: true, session });
   }
 
+  /**
+   * Per thread, one transaction deletes the runs' checkpoints and re-points the thread document (the
+   * thread changes all at once); its unreferenced writes and blobs go afterwards (`collectGarbage`).
+   */
   protected async _deleteForRuns(runIds: string[]): Promise<void> {
     this.ready();
     const checkpoints = this.coll<CheckpointDoc>(this.collections.checkpoints);
@@ -279,12 +356,13 @@ export class MongoDBSaver extends PersistSaver {
     for (const threadId of threadIds) {
       await this.connection.inTransaction(async (session) => {
         await checkpoints.deleteMany({ "_id.thread_id": threadId, run_id: { $in: runIds } }, { session });
-        await this.collectGarbage(threadId, session);
         await this.recomputeLatest(threadId, session);
       });
+      await this.collectGarbage(threadId);
     }
   }
 
+  /** Per thread, one transaction deletes every checkpoint but the latest of each namespace; then `collectGarbage`. */
   protected async _pruneKeepLatest(threadIds: string[]): Promise<void> {
     this.ready();
     const checkpoints = this.coll<CheckpointDoc>(this.collections.checkpoints);
@@ -307,10 +385,8 @@ export class MongoDBSaver extends PersistSaver {
         collection: this.collections.checkpoints,
         filter: { "_id.thread_id": threadId, "_id.checkpoint_ns": n.ns, "_id.checkpoint_id": { $ne: n.latest } },
       }));
-      await this.connection.inTransaction(async (session) => {
-        await this.connection.write(older, { session });
-        await this.collectGarbage(threadId, session);
-      });
+      await this.connection.inTransaction((session) => this.connection.write(older, { session }));
+      await this.collectGarbage(threadId);
     }
   }
 
@@ -318,16 +394,21 @@ export class MongoDBSaver extends PersistSaver {
    * Server-side copy (`$merge`, nothing streams through the client): blobs, then writes, then
    * checkpoints, then the thread document, so a reader of the target never sees a checkpoint whose
    * blobs are not there yet. `$merge` cannot run inside a transaction; the order is the safeguard.
+   * With a TTL, a source that has expired (server time) copies nothing, and the target's clock restarts
+   * before the checkpoints arrive (an expired target starts a new life that includes them).
    */
   protected async _copyThread(sourceThreadId: string, targetThreadId: string): Promise<void> {
     this.ready();
     const c = this.collections;
     const clock = this.clock();
     const checkpointMatch: Document = { "_id.thread_id": sourceThreadId };
-    if (this.ttl) {
-      const source = await this.coll<ThreadDoc>(c.threads).findOne({ _id: sourceThreadId });
-      if (source?.expire_at && source.expire_at <= clock.now) return;
+    if (clock.ttlMs !== undefined) {
+      const [source] = await this.coll<ThreadDoc>(c.threads)
+        .aggregate<{ alive_since?: Date; expired: boolean }>([{ $match: { _id: sourceThreadId } }, { $project: { alive_since: 1, expired: expiredExpr() } }])
+        .toArray();
+      if (source?.expired) return;
       if (source?.alive_since) checkpointMatch.written_at = { $gte: source.alive_since };
+      if (source) await this.coll<ThreadDoc>(c.threads).updateOne({ _id: targetThreadId }, threadTouch(clock), { upsert: false });
     }
     const target = { $literal: targetThreadId };
     const copy = (collection: string, match: Document, id: Document, extra: Document, whenMatched: "keepExisting" | "replace") =>
@@ -351,13 +432,14 @@ export class MongoDBSaver extends PersistSaver {
       c.checkpoints,
       checkpointMatch,
       { thread_id: target, checkpoint_ns: "$_id.checkpoint_ns", checkpoint_id: "$_id.checkpoint_id" },
-      { written_at: clock.now },
+      { written_at: SERVER_NOW },
       "replace",
     );
     const copied = await this.coll<CheckpointDoc>(c.checkpoints).countDocuments({ "_id.thread_id": targetThreadId }, { limit: 1 });
     if (copied === 0) return;
     if (clock.ttlMs !== undefined) {
-      await this.coll<ThreadDoc>(c.threads).updateOne({ _id: targetThreadId }, threadTouchForWrites(clock), { upsert: true });
+      // A target that did not exist yet gets its thread document (and TTL clock) now.
+      await this.coll<ThreadDoc>(c.threads).updateOne({ _id: targetThreadId }, threadTouch(clock), { upsert: true });
     }
     await this.recomputeLatest(targetThreadId, undefined);
   }
@@ -367,32 +449,32 @@ export class MongoDBSaver extends PersistSaver {
   /**
    * Deletes threads whose TTL has passed, and the documents of an expired thread's earlier life when a
    * write revived it. Runs every `ttl.sweepIntervalMinutes`; reads hide expired data before that.
-   * Returns how many threads were deleted.
+   * Expiry is judged by the server's clock (`hello.localTime`) unless `now` is given. Each expired
+   * thread goes all at once (see `removeThreads`); returns how many threads were deleted, counted
+   * after their transactions committed.
    */
-  async sweep(now = new Date()): Promise<number> {
+  async sweep(now?: Date): Promise<number> {
     this.ready();
     const c = this.collections;
     const threads = this.coll<ThreadDoc>(c.threads);
     let removed = 0;
     try {
+      const at = now ?? (await this.connection.serverTime());
       for (;;) {
-        const candidates = (await threads.find({ expire_at: { $lte: now } }, { projection: { _id: 1 }, limit: 100 }).toArray()).map((d) => d._id);
+        const candidates = (await threads.find({ expire_at: { $lte: at } }, { projection: { _id: 1 }, limit: 100 }).toArray()).map((d) => d._id);
         if (candidates.length === 0) break;
-        await this.connection.inTransaction(async (session) => {
-          // Re-read inside the transaction: a thread written since the scan is alive again.
-          const expired = (await threads.find({ _id: { $in: candidates }, expire_at: { $lte: now } }, { projection: { _id: 1 }, session }).toArray()).map(
-            (d) => d._id,
-          );
-          if (expired.length > 0) await this.connection.write(this.threadData(expired), { session });
-          removed += expired.length;
-        });
+        // Re-read inside each transaction: a thread written since the scan is alive again.
+        const stillExpired = async (group: string[], session: ClientSession | undefined) =>
+          (await threads.find({ _id: { $in: group }, expire_at: { $lte: at } }, { projection: { _id: 1 }, session }).toArray()).map((d) => d._id);
+        removed += (await this.removeThreads(candidates, stillExpired)).length;
       }
       for (const t of await threads.find({ reset_pending: true }, { projection: { _id: 1, alive_since: 1 } }).toArray()) {
-        await this.connection.inTransaction(async (session) => {
-          await this.coll<CheckpointDoc>(c.checkpoints).deleteMany({ "_id.thread_id": t._id, written_at: { $lt: t.alive_since! } }, { session });
-          await this.collectGarbage(t._id, session);
-          await threads.updateOne({ _id: t._id, alive_since: t.alive_since }, { $unset: { reset_pending: "" } }, { session });
-        });
+        await this.connection.inTransaction((session) =>
+          this.coll<CheckpointDoc>(c.checkpoints).deleteMany({ "_id.thread_id": t._id, written_at: { $lt: t.alive_since! } }, { session }),
+        );
+        await this.collectGarbage(t._id);
+        // Only now: a sweep that failed before this point finds the thread again.
+        await threads.updateOne({ _id: t._id, alive_since: t.alive_since }, { $unset: { reset_pending: "" } });
       }
     } catch (err) {
       throw this.mapError("sweep", err);

@@ -15,10 +15,11 @@ import {
 import type { Item, SearchItem } from "@langchain/langgraph-checkpoint";
 import type { Collection, Document } from "mongodb";
 import { Connection, mapMongoError, resolveConnection } from "./connection.js";
-import { SOURCE, checkNamespaceLengths, storeCollections, storeIndexes, type ItemDoc, type StoreCollections } from "./keys.js";
-import { STORE_MIGRATIONS, applyMigrations, ensureIndexes } from "./migrations.js";
+import { readValue } from "./escape.js";
+import { SERVER_NOW, SOURCE, checkNamespaceLengths, storeCollections, storeIndexes, type Clock, type ItemDoc, type StoreCollections } from "./keys.js";
+import { STORE_MIGRATIONS, applyMigrations, ensureCollections, ensureIndexes } from "./migrations.js";
 import type { MongoDBStoreOptions } from "./options.js";
-import { SCORE_FIELD, atlasSearchPipeline, getsQuery, listNamespacesPipeline, searchPipeline } from "./query.js";
+import { MAX_NUM_CANDIDATES, SCORE_FIELD, atlasSearchPipeline, getsQuery, listNamespacesPipeline, searchPipeline, vectorSearchSizes } from "./query.js";
 import { planRefresh, planStorePuts, type WriteModel } from "./writes.js";
 
 type ItemRow = ItemDoc & { [SCORE_FIELD]?: number | null };
@@ -26,7 +27,7 @@ type ItemRow = ItemDoc & { [SCORE_FIELD]?: number | null };
 const itemKey = (ns: string, key: string) => JSON.stringify([ns, key]);
 
 function toItem(doc: ItemRow): Item {
-  return { namespace: doc.namespace, key: doc.key, value: doc.value, createdAt: doc.created_at, updatedAt: doc.updated_at };
+  return { namespace: doc.namespace, key: doc.key, value: readValue(doc), createdAt: doc.created_at, updatedAt: doc.updated_at };
 }
 
 function toSearchItem(doc: ItemRow, ranked: boolean): SearchItem {
@@ -58,8 +59,11 @@ function resolveVectorSearch(options: MongoDBStoreOptions, hasIndex: boolean): V
   if (!Array.isArray(filterFields) || !filterFields.every((f) => typeof f === "string" && FIELD_PATH.test(f))) {
     throw new InvalidArgumentError(SOURCE, "vectorFilterFields must be an array of dotted value paths such as \"kind\" or \"profile.age\"");
   }
-  if (vectorNumCandidates !== undefined && (!Number.isInteger(vectorNumCandidates) || vectorNumCandidates <= 0)) {
-    throw new InvalidArgumentError(SOURCE, `vectorNumCandidates must be a positive integer, got ${String(vectorNumCandidates)}`);
+  if (vectorNumCandidates !== undefined && (!Number.isInteger(vectorNumCandidates) || vectorNumCandidates <= 0 || vectorNumCandidates > MAX_NUM_CANDIDATES)) {
+    throw new InvalidArgumentError(
+      SOURCE,
+      `vectorNumCandidates must be an integer from 1 to ${MAX_NUM_CANDIDATES} (Atlas $vectorSearch's limit), got ${String(vectorNumCandidates)}`,
+    );
   }
   return { indexName: vectorIndexName, filterFields: [...filterFields], numCandidates: vectorNumCandidates };
 }
@@ -124,6 +128,8 @@ export class MongoDBStore extends PersistStore {
   protected async _setup(): Promise<void> {
     try {
       await this.connection.detect();
+      const { items, vectors, migrations } = this.collections;
+      await ensureCollections(this.connection, this.vectorSearch ? [items, vectors, migrations] : [items, migrations]);
       await applyMigrations(this.connection, this.collections.migrations, "store", STORE_MIGRATIONS, this.collections);
       if (this.vectorSearch) {
         const specs = storeIndexes(this.collections, true);
@@ -149,16 +155,18 @@ export class MongoDBStore extends PersistStore {
   /**
    * Reads first, all in parallel and all against the state before the batch's puts (gets: one query
    * for the batch; each search and listNamespaces: one aggregation). Then one write: the TTL refresh of
-   * what was read and every put, in a transaction where the deployment has them.
+   * what was read and every put, in a transaction where the deployment has them. Expiry is the
+   * server's clock throughout (reads compare with `$$NOW`, puts and refreshes write `$$NOW` + TTL), as
+   * the TTL index's deletions are; `created_at`/`updated_at` are the batch's time.
    */
   protected async _executeBatch(plan: BatchPlan): Promise<BatchResult> {
     this.assertOpen();
     if (!this.isSetUp) throw new NotSetUpError(this.source, "setup() has not run: call await store.setup() first");
     const now = new Date(plan.now);
     const [getRows, searchRows, namespaces] = await Promise.all([
-      plan.gets.length > 0 ? this.items().find(getsQuery(plan.gets, now), { projection: { embeddings: 0 } }).toArray() : Promise.resolve([]),
-      Promise.all(plan.searches.map((s) => this.runSearch(s, now))),
-      Promise.all(plan.listNamespaces.map((l) => this.listNamespacesOf(l, now))),
+      plan.gets.length > 0 ? this.items().find(getsQuery(plan.gets, SERVER_NOW), { projection: { embeddings: 0 } }).toArray() : Promise.resolve([]),
+      Promise.all(plan.searches.map((s) => this.runSearch(s, SERVER_NOW))),
+      Promise.all(plan.listNamespaces.map((l) => this.listNamespacesOf(l, SERVER_NOW))),
     ]);
 
     const byKey = new Map(getRows.map((d) => [itemKey(d.ns, d.key), d]));
@@ -177,7 +185,7 @@ export class MongoDBStore extends PersistStore {
       }
       const keys = [...touched.values()];
       for (const collection of this.vectorSearch ? [this.collections.items, this.collections.vectors] : [this.collections.items]) {
-        const refresh = planRefresh(collection, keys, now);
+        const refresh = planRefresh(collection, keys);
         if (refresh) models.push(refresh);
       }
     }
@@ -189,10 +197,11 @@ export class MongoDBStore extends PersistStore {
     return { gets, searches: searchRows.map((s) => s.items), listNamespaces: namespaces };
   }
 
-  private async runSearch(s: PreparedSearch, now: Date): Promise<{ items: SearchItem[]; rows: ItemRow[] }> {
+  private async runSearch(s: PreparedSearch, now: Clock): Promise<{ items: SearchItem[]; rows: ItemRow[] }> {
     if (s.limit === 0) return { items: [], rows: [] };
     const ranked = s.queryVector !== undefined;
-    const atlas = ranked && this.vectorSearch !== undefined;
+    // Pages deeper than `$vectorSearch` can rank (offset + limit above its candidates) use the exact ranking.
+    const atlas = ranked && this.vectorSearch !== undefined && vectorSearchSizes(s.offset + s.limit, this.vectorSearch.numCandidates) !== undefined;
     const { pipeline, exact } = atlas ? atlasSearchPipeline(this.collections, s, now, this.vectorSearch!) : searchPipeline(s, now);
     const source = atlas ? this.connection.collection(this.collections.vectors) : this.items();
     const cursor = source.aggregate<ItemRow>(pipeline, { allowDiskUse: true });
@@ -205,7 +214,7 @@ export class MongoDBStore extends PersistStore {
       let skipped = 0;
       try {
         for await (const d of cursor) {
-          if (!matchesConditions(d.value, s.conditions)) continue;
+          if (!matchesConditions(readValue(d), s.conditions)) continue;
           if (skipped < s.offset) {
             skipped++;
             continue;
@@ -220,7 +229,7 @@ export class MongoDBStore extends PersistStore {
     return { items: rows.map((d) => toSearchItem(d, ranked)), rows };
   }
 
-  private async listNamespacesOf(l: PreparedListNamespaces, now: Date): Promise<string[][]> {
+  private async listNamespacesOf(l: PreparedListNamespaces, now: Clock): Promise<string[][]> {
     const groups = await this.items().aggregate<{ _id: string[] }>(listNamespacesPipeline(l, now), { allowDiskUse: true }).toArray();
     return selectNamespaces(
       groups.map((g) => g._id),
@@ -228,12 +237,16 @@ export class MongoDBStore extends PersistStore {
     );
   }
 
-  /** Deletes expired items now (the TTL index does it within a minute anyway); returns how many. */
-  async sweep(now = new Date()): Promise<number> {
+  /**
+   * Deletes expired items now (the TTL index does it within a minute anyway); returns how many.
+   * Expiry is judged by the server's clock (`hello.localTime`), as the TTL index does, unless `now` is given.
+   */
+  async sweep(now?: Date): Promise<number> {
     this.assertOpen();
     try {
-      const res = await this.items().deleteMany({ expire_at: { $lte: now } });
-      if (this.vectorSearch) await this.connection.collection(this.collections.vectors).deleteMany({ expire_at: { $lte: now } });
+      const at = now ?? (await this.connection.serverTime());
+      const res = await this.items().deleteMany({ expire_at: { $lte: at } });
+      if (this.vectorSearch) await this.connection.collection(this.collections.vectors).deleteMany({ expire_at: { $lte: at } });
       return res.deletedCount;
     } catch (err) {
       throw this.mapError("sweep", err);

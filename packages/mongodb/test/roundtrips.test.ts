@@ -4,6 +4,7 @@ import { emptyCheckpoint, type Checkpoint } from "@langchain/langgraph-checkpoin
 import { uniqueId } from "@langgraph-persist/conformance";
 import { MongoDBSaver, MongoDBStore } from "../src/index.js";
 import type { DeploymentInfo } from "../src/connection.js";
+import { BLOBS_AND_WRITES_BATCH_SIZE } from "../src/query.js";
 import { TEST_DB, dropPrefix, missingServer, mongoUrl, runPrefix } from "./support/server.js";
 
 /**
@@ -110,6 +111,11 @@ if (url === undefined) {
       const pages = sent.filter((c) => c === "aggregate:checkpoint_blobs").length;
       expect(pages).toBe(3);
       expect(sent.filter((c) => c.endsWith(":checkpoints")).length).toBe(3);
+      // A page is 100 checkpoints, 100 blobs and 100 writes: above the server's default first batch
+      // (101 documents), so the blobs-and-writes read asks for a batch a page fits in, and needs no getMore.
+      const blobReads = events.filter((e) => e.commandName === "aggregate" && e.command.aggregate === `${collectionPrefix}checkpoint_blobs`);
+      expect(blobReads.map((e) => e.command.cursor)).toEqual([1, 2, 3].map(() => ({ batchSize: BLOBS_AND_WRITES_BATCH_SIZE })));
+      expect(sent.filter((c) => c === "getMore:checkpoint_blobs")).toEqual([]);
       expect(sent).toHaveLength(6);
     }, 60_000);
 

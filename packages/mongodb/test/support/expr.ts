@@ -229,8 +229,11 @@ export function evaluate(expr: unknown, doc: Value, vars: Vars = {}): Value {
   }
 }
 
-/** Applies an update pipeline made of `$set` stages to a document (upsert: start from `{}`). */
-export function applyPipeline(doc: Record<string, Value>, pipeline: ReadonlyArray<Record<string, unknown>>): Record<string, Value> {
+/**
+ * Applies an update pipeline made of `$set` stages to a document (upsert: start from `{}`). `vars`
+ * binds system variables, e.g. `{ NOW: date }` for `$$NOW` (the server's clock when the statement runs).
+ */
+export function applyPipeline(doc: Record<string, Value>, pipeline: ReadonlyArray<Record<string, unknown>>, vars: Vars = {}): Record<string, Value> {
   let cur = { ...doc };
   for (const stage of pipeline) {
     const [name] = Object.keys(stage);
@@ -238,7 +241,7 @@ export function applyPipeline(doc: Record<string, Value>, pipeline: ReadonlyArra
     const next = { ...cur };
     for (const [k, e] of Object.entries(stage.$set as Record<string, unknown>)) {
       // Every field of one `$set` is computed from the stage's input document.
-      const v = evaluate(e, cur);
+      const v = evaluate(e, cur, vars);
       if (v === MISSING) delete next[k];
       else next[k] = v;
     }
