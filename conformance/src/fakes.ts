@@ -49,3 +49,37 @@ function hash(s: string): number {
   }
   return h >>> 0;
 }
+
+/**
+ * Embeddings that return hand-chosen vectors: each known text maps to its vector (copied, so a store
+ * cannot alter the table). An unknown text throws, so a test never scores a vector it did not choose.
+ */
+export class FixedEmbeddings extends Embeddings {
+  readonly dims: number;
+  private readonly table: ReadonlyMap<string, readonly number[]>;
+
+  constructor(vectors: Record<string, readonly number[]>) {
+    super({});
+    const entries = Object.entries(vectors);
+    if (entries.length === 0) throw new Error("FixedEmbeddings needs at least one vector");
+    this.dims = entries[0][1].length;
+    for (const [text, v] of entries) {
+      if (v.length !== this.dims) throw new Error(`FixedEmbeddings: ${JSON.stringify(text)} has ${v.length} dimensions, expected ${this.dims}`);
+    }
+    this.table = new Map(entries);
+  }
+
+  vectorOf(text: string): number[] {
+    const v = this.table.get(text);
+    if (v === undefined) throw new Error(`FixedEmbeddings has no vector for ${JSON.stringify(text)}`);
+    return [...v];
+  }
+
+  async embedDocuments(texts: string[]): Promise<number[][]> {
+    return texts.map((t) => this.vectorOf(t));
+  }
+
+  async embedQuery(text: string): Promise<number[]> {
+    return this.vectorOf(text);
+  }
+}

@@ -1,9 +1,9 @@
 import { expect } from "vitest";
 import { InvalidArgumentError, type PersistStore } from "@langgraph-persist/core";
 import type { SearchItem } from "@langchain/langgraph-checkpoint";
-import { HashEmbeddings } from "../fakes.js";
+import { FixedEmbeddings, HashEmbeddings } from "../fakes.js";
 import type { StoreHarness } from "../harness.js";
-import { cosine, expectRejection, keysOf, putInOrder, sortedKeys, storeGroup } from "./support.js";
+import { cosine, expectRejection, expectedSimilarity, keysOf, putInOrder, sortedKeys, storeGroup, type DistanceType } from "./support.js";
 
 const DIMS = 64;
 /** Backends may keep vectors as float32, so scores are compared to this precision. */
@@ -16,6 +16,33 @@ const STOCKS = "stock market report";
 const ROCKET = "rocket launch delayed";
 const CAT = "the cat sat on the mat";
 const WEATHER = "weather forecast rain";
+
+const DISTANCE_TYPES: DistanceType[] = ["cosine", "l2", "inner_product"];
+
+/**
+ * Hand-chosen vectors (components exact in float32) on which the three measures disagree about the
+ * order: against `query`, cosine ranks short > long > near, l2 near > short > ..., inner product
+ * long > near > short.
+ */
+const FIXED: Record<string, number[]> = {
+  query: [1, 1, 0, 0],
+  near: [0.75, 1.25, 0.25, 0],
+  long: [4, 3, 0, 0],
+  short: [0.25, 0.25, 0, 0],
+  side: [0, -0.125, 2, 0],
+  opposite: [-1, -0.5, 0, 0.5],
+  zero: [0, 0, 0, 0],
+};
+const FIXED_DIMS = 4;
+const FIXED_ITEMS = ["near", "long", "short", "side", "opposite"];
+
+/** Keys in search order for `distanceType`: score desc, ties newest first (`newer` lists keys newest first). */
+function expectedRanking(distanceType: DistanceType, query: string, keys: readonly string[], newer: readonly string[] = []): Array<{ key: string; score: number }> {
+  const age = (k: string) => (newer.includes(k) ? newer.indexOf(k) : newer.length);
+  return keys
+    .map((key) => ({ key, score: expectedSimilarity(distanceType, FIXED[query], FIXED[key]) }))
+    .sort((a, b) => b.score - a.score || age(a.key) - age(b.key) || (a.key < b.key ? -1 : 1));
+}
 
 function expectedScore(embeddings: HashEmbeddings, query: string, text: string): number {
   return cosine(embeddings.embedText(query), embeddings.embedText(text));
@@ -321,6 +348,97 @@ export function semanticGroup(harness: StoreHarness): void {
         expect(await store.get(ns, "a")).toBeNull();
         expect(await store.get(ns, "b")).toBeNull();
         expect(await store.search(ns)).toEqual([]);
+      },
+      vector,
+    );
+
+    const fixedStore = (distanceType: DistanceType): Promise<PersistStore> =>
+      fresh({ index: { dims: FIXED_DIMS, embeddings: new FixedEmbeddings(FIXED), fields: ["text"], distanceType } });
+
+    for (const distanceType of DISTANCE_TYPES) {
+      test(
+        `semantic search - distanceType "${distanceType}": scores are computed from the vectors and rank highest first`,
+        async () => {
+          const store = await fixedStore(distanceType);
+          const ns = [newRoot()];
+          await store.batch(FIXED_ITEMS.map((key) => ({ namespace: ns, key, value: { text: key } })));
+          const results = await store.search(ns, { query: "query" });
+          const expected = expectedRanking(distanceType, "query", FIXED_ITEMS);
+          expect(keysOf(results)).toEqual(expected.map((e) => e.key));
+          for (const e of expected) expectScore(results.find((r) => r.key === e.key), e.score);
+        },
+        vector,
+      );
+
+      test(
+        `semantic search - distanceType "${distanceType}": an item whose embedding is a zero vector is returned with its score`,
+        async () => {
+          const store = await fixedStore(distanceType);
+          const ns = [newRoot()];
+          const keys = [...FIXED_ITEMS, "zero"];
+          await store.batch(keys.map((key) => ({ namespace: ns, key, value: { text: key } })));
+          const results = await store.search(ns, { query: "query" });
+          const expected = expectedRanking(distanceType, "query", keys);
+          expect(keysOf(results)).toEqual(expected.map((e) => e.key));
+          for (const e of expected) expectScore(results.find((r) => r.key === e.key), e.score);
+          // Alone in its namespace, and found through a filter.
+          const alone = [newRoot()];
+          await store.put(alone, "zero", { text: "zero", kind: "z" });
+          const [only] = await store.search(alone, { query: "query", filter: { kind: "z" } });
+          expectScore(only, expectedSimilarity(distanceType, FIXED.query, FIXED.zero));
+        },
+        vector,
+      );
+
+      test(
+        `semantic search - distanceType "${distanceType}": a zero query vector scores every item, ties newest first`,
+        async () => {
+          const store = await fixedStore(distanceType);
+          const ns = [newRoot()];
+          const keys = ["near", "long", "short", "zero"];
+          await putInOrder(
+            store,
+            ns,
+            keys.map((key) => [key, { text: key }]),
+          );
+          const results = await store.search(ns, { query: "zero" });
+          const expected = expectedRanking(distanceType, "zero", keys, [...keys].reverse());
+          expect(keysOf(results)).toEqual(expected.map((e) => e.key));
+          for (const e of expected) expectScore(results.find((r) => r.key === e.key), e.score);
+        },
+        vector,
+      );
+
+      test(
+        `semantic search - distanceType "${distanceType}": the filter, limit and offset apply to the ranked results`,
+        async () => {
+          const store = await fixedStore(distanceType);
+          const ns = [newRoot()];
+          const kinds: Record<string, string> = { near: "a", long: "b", short: "b", side: "b", opposite: "a", zero: "b" };
+          await store.batch(Object.entries(kinds).map(([key, kind]) => ({ namespace: ns, key, value: { text: key, kind } })));
+          const ranked = expectedRanking(distanceType, "query", Object.keys(kinds));
+          const kindB = ranked.filter((e) => kinds[e.key] === "b");
+          expect(keysOf(await store.search(ns, { query: "query", filter: { kind: "b" } }))).toEqual(kindB.map((e) => e.key));
+          const page = await store.search(ns, { query: "query", filter: { kind: "b" }, limit: 2, offset: 1 });
+          expect(keysOf(page)).toEqual(kindB.slice(1, 3).map((e) => e.key));
+          for (const e of kindB.slice(1, 3)) expectScore(page.find((r) => r.key === e.key), e.score);
+          expect(keysOf(await store.search(ns, { query: "query", filter: { kind: "b" }, offset: 3 }))).toEqual(kindB.slice(3).map((e) => e.key));
+          expect(keysOf(await store.search(ns, { query: "query", limit: 3 }))).toEqual(ranked.slice(0, 3).map((e) => e.key));
+        },
+        vector,
+      );
+    }
+
+    test(
+      "semantic search - an unknown distanceType is refused with InvalidArgumentError when the store is created",
+      async () => {
+        for (const distanceType of ["ip", "dot", "euclidean", "COSINE", "", 42]) {
+          const err = await expectRejection(
+            () => fresh({ index: { dims: FIXED_DIMS, embeddings: new FixedEmbeddings(FIXED), fields: ["text"], distanceType: distanceType as DistanceType } }),
+            InvalidArgumentError,
+          );
+          expect(err.message).toContain("distanceType");
+        }
       },
       vector,
     );

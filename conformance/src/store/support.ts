@@ -95,6 +95,32 @@ export function cosine(a: readonly number[], b: readonly number[]): number {
   return na === 0 || nb === 0 ? 0 : dot / (Math.sqrt(na) * Math.sqrt(nb));
 }
 
+/** Euclidean distance of two vectors. */
+export function euclidean(a: readonly number[], b: readonly number[]): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i] - b[i]) * (a[i] - b[i]);
+  return Math.sqrt(sum);
+}
+
+/** Dot product of two vectors. */
+export function dot(a: readonly number[], b: readonly number[]): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
+  return sum;
+}
+
+export type DistanceType = "cosine" | "l2" | "inner_product";
+
+/**
+ * The score a search returns for `distanceType` (higher = more similar): cosine similarity (0 when a
+ * vector is zero), the negated Euclidean distance, or the inner product.
+ */
+export function expectedSimilarity(distanceType: DistanceType, a: readonly number[], b: readonly number[]): number {
+  if (distanceType === "l2") return -euclidean(a, b);
+  if (distanceType === "inner_product") return dot(a, b);
+  return cosine(a, b);
+}
+
 /** Label-wise prefix test with `*` as a one-label wildcard (listNamespaces semantics). */
 export function matchesPath(namespace: readonly string[], path: readonly string[], matchType: "prefix" | "suffix"): boolean {
   if (path.length > namespace.length) return false;

@@ -13,16 +13,25 @@ export interface IndexConfig {
    */
   fields?: string[];
   /**
-   * Similarity measure used by backends with a native vector index. Scores returned by `search` are
-   * always cosine similarity.
+   * How a query search scores and ranks items (higher = more similar, on every backend):
+   * - `"cosine"`: cosine similarity, from -1 to 1 (0 when either vector is all zeros);
+   * - `"l2"`: the negated Euclidean distance, `-‖a - b‖` (0 for an identical vector, negative otherwise);
+   * - `"inner_product"`: the dot product `a · b`.
+   *
+   * Any other value is refused with `InvalidArgumentError` when the store is constructed.
    * @default "cosine"
    */
-  distanceType?: "cosine" | "l2" | "inner_product";
+  distanceType?: DistanceType;
 }
+
+/** The vector similarity measures a store's `index.distanceType` may name. */
+export type DistanceType = "cosine" | "l2" | "inner_product";
+
+export const DISTANCE_TYPES: readonly DistanceType[] = ["cosine", "l2", "inner_product"];
 
 export interface ResolvedIndexConfig extends IndexConfig {
   fields: string[];
-  distanceType: "cosine" | "l2" | "inner_product";
+  distanceType: DistanceType;
 }
 
 export function resolveIndexConfig(index: IndexConfig | undefined, source: string): ResolvedIndexConfig | undefined {
@@ -33,9 +42,14 @@ export function resolveIndexConfig(index: IndexConfig | undefined, source: strin
   if (!index.embeddings || typeof index.embeddings.embedDocuments !== "function") {
     throw new InvalidArgumentError(source, "index.embeddings must be a LangChain Embeddings instance");
   }
+  const distanceType = index.distanceType === undefined ? "cosine" : index.distanceType;
+  if (!DISTANCE_TYPES.includes(distanceType)) {
+    const got = typeof distanceType === "string" ? JSON.stringify(distanceType) : String(distanceType);
+    throw new InvalidArgumentError(source, `index.distanceType must be "cosine", "l2" or "inner_product", got ${got}`);
+  }
   const fields = index.fields ?? ["$"];
   for (const f of fields) tokenizeFieldPath(f, source);
-  return { ...index, fields, distanceType: index.distanceType ?? "cosine" };
+  return { ...index, fields, distanceType };
 }
 
 type PathToken = { kind: "key"; key: string } | { kind: "index"; index: number } | { kind: "all" };
@@ -181,6 +195,35 @@ export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): nu
   }
   if (na === 0 || nb === 0) return 0;
   return dot / (Math.sqrt(na) * Math.sqrt(nb));
+}
+
+/** Euclidean distance `‖a - b‖`, summed in index order. */
+export function euclideanDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i] - b[i];
+    sum += d * d;
+  }
+  return Math.sqrt(sum);
+}
+
+/** Dot product `a · b`, summed in index order. */
+export function innerProduct(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  for (let i = 0; i < a.length; i++) dot += a[i] * b[i];
+  return dot;
+}
+
+/**
+ * The score of a query search for `distanceType`, higher = more similar: cosine similarity (0 when a
+ * vector is all zeros), the negated Euclidean distance (`l2`), or the dot product (`inner_product`).
+ * Every backend returns these numbers (up to float32 storage).
+ */
+export function similarity(distanceType: DistanceType, a: ArrayLike<number>, b: ArrayLike<number>): number {
+  // `0 - d`, not `-d`: an identical vector scores 0, not -0.
+  if (distanceType === "l2") return 0 - euclideanDistance(a, b);
+  if (distanceType === "inner_product") return innerProduct(a, b);
+  return cosineSimilarity(a, b);
 }
 
 /** Packs a vector as little-endian float32 bytes (the layout sqlite-vec and Redis scripts read). */

@@ -13,7 +13,7 @@ import { InvalidArgumentError, PersistenceError, reissue, toPersistenceError } f
 import { parseFilter, type FilterCondition } from "./filter.js";
 import { encodeNamespace, validateMatchPath, validateNamespace, validateNamespacePrefix, type NamespaceMatch } from "./namespace.js";
 import { expiresAt, validateTtlConfig, validateTtlMinutes, type TtlConfig } from "./ttl.js";
-import { cosineSimilarity, embedBatch, resolveIndexConfig, textsToEmbed, type IndexConfig, type ResolvedIndexConfig } from "./embeddings.js";
+import { embedBatch, resolveIndexConfig, similarity, textsToEmbed, type DistanceType, type IndexConfig, type ResolvedIndexConfig } from "./embeddings.js";
 import { Lifecycle } from "./lifecycle.js";
 import { storeValueJson } from "./values.js";
 
@@ -350,11 +350,14 @@ export abstract class PersistStore extends BaseStore {
   }
 }
 
-/** Best cosine similarity of any of an item's vectors against the query (items with none score `undefined`). */
-export function scoreVectors(vectors: ReadonlyArray<ArrayLike<number>>, query: ArrayLike<number>): number | undefined {
+/**
+ * Best score (see `similarity`) of any of an item's vectors against the query, for the store's
+ * `distanceType` (default cosine); items with no vectors score `undefined`.
+ */
+export function scoreVectors(vectors: ReadonlyArray<ArrayLike<number>>, query: ArrayLike<number>, distanceType: DistanceType = "cosine"): number | undefined {
   let best: number | undefined;
   for (const v of vectors) {
-    const s = cosineSimilarity(v, query);
+    const s = similarity(distanceType, v, query);
     if (best === undefined || s > best) best = s;
   }
   return best;

@@ -6,9 +6,13 @@ import {
   PersistSerializer,
   SerializationError,
   bytesToVector,
+  DISTANCE_TYPES,
   cosineSimilarity,
   expiresAt,
   isExpired,
+  resolveIndexConfig,
+  scoreVectors,
+  similarity,
   textsAtPath,
   validateTtlMinutes,
   vectorToBytes,
@@ -37,6 +41,41 @@ describe("vectors", () => {
     expect(cosineSimilarity([1, 0], [0, 1])).toBeCloseTo(0);
     expect(cosineSimilarity([0, 0], [1, 1])).toBe(0);
     expect(Array.from(bytesToVector(vectorToBytes([0.5, -2])))).toEqual([0.5, -2]);
+  });
+
+  it("similarity: cosine, negated Euclidean distance (l2) and dot product (inner_product); higher = more similar", () => {
+    const q = [1, 1, 0];
+    expect(similarity("cosine", [2, 2, 0], q)).toBeCloseTo(1, 12);
+    expect(similarity("cosine", [-1, -1, 0], q)).toBeCloseTo(-1, 12);
+    expect(similarity("l2", [1, 4, 4], q)).toBe(-5);
+    expect(Object.is(similarity("l2", q, q), 0)).toBe(true);
+    expect(similarity("inner_product", [3, 0, 9], q)).toBe(3);
+    expect(similarity("inner_product", [1, 0, 0], q)).toBe(1);
+    // Zero vectors: cosine 0 (no direction), l2 the other vector's length, inner product 0.
+    const zero = [0, 0, 0];
+    expect(similarity("cosine", zero, q)).toBe(0);
+    expect(similarity("cosine", q, zero)).toBe(0);
+    expect(similarity("l2", zero, [3, 4, 0])).toBe(-5);
+    expect(similarity("inner_product", zero, q)).toBe(0);
+    // The best vector of an item wins, per measure.
+    const vectors = [
+      [4, 3, 0],
+      [0.5, 0.5, 0],
+    ];
+    expect(scoreVectors(vectors, q)).toBeCloseTo(1, 12);
+    expect(scoreVectors(vectors, q, "l2")).toBeCloseTo(-Math.SQRT1_2, 12);
+    expect(scoreVectors(vectors, q, "inner_product")).toBe(7);
+    expect(scoreVectors([], q, "l2")).toBeUndefined();
+  });
+
+  it("index.distanceType: cosine by default, one of the three measures, anything else is InvalidArgumentError", () => {
+    const embeddings = { embedDocuments: async () => [], embedQuery: async () => [] } as never;
+    expect(resolveIndexConfig({ dims: 2, embeddings }, "x")?.distanceType).toBe("cosine");
+    for (const d of DISTANCE_TYPES) expect(resolveIndexConfig({ dims: 2, embeddings, distanceType: d }, "x")?.distanceType).toBe(d);
+    for (const bad of ["ip", "dot", "euclidean", "Cosine", "", null, 3]) {
+      expect(() => resolveIndexConfig({ dims: 2, embeddings, distanceType: bad as never }, "x"), String(bad)).toThrow(InvalidArgumentError);
+      expect(() => resolveIndexConfig({ dims: 2, embeddings, distanceType: bad as never }, "x")).toThrow(/index\.distanceType must be "cosine", "l2" or "inner_product"/);
+    }
   });
 });
 

@@ -44,7 +44,7 @@ interface StoredItem {
 
 /**
  * A store that keeps items in process memory, with the full contract: filters, segment-safe
- * namespaces, semantic search (exact cosine), TTL.
+ * namespaces, semantic search (exact, scored by the index's `distanceType`), TTL.
  *
  * @example
  * const store = new InMemoryStore({ index: { dims: 1536, embeddings, fields: ["text"] } });
@@ -181,13 +181,14 @@ export class InMemoryStore extends PersistStore {
   private runSearch(s: PreparedSearch, now: number, touched: Set<StoredItem>): SearchItem[] {
     // Candidates are the stored items themselves; only the returned page becomes (copied) Items.
     const candidates: Array<{ score?: number; stored: StoredItem }> = [];
+    const distanceType = this.index?.distanceType;
     for (const items of this.data.values()) {
       let first = true;
       for (const it of items.values()) {
         if (first && !hasNamespacePrefix(it.namespace, s.namespacePrefix)) break;
         first = false;
         if (isExpired(it.expiresAt, now) || !matchesConditions(it.value, s.conditions)) continue;
-        candidates.push({ score: s.queryVector ? scoreVectors(it.vectors, s.queryVector) : undefined, stored: it });
+        candidates.push({ score: s.queryVector ? scoreVectors(it.vectors, s.queryVector, distanceType) : undefined, stored: it });
       }
     }
     const ranked = topRanked(candidates, s.offset + s.limit, (c) => c.score, (c) => c.stored.updatedAt, (c) => c.stored.key, s.queryVector !== undefined);

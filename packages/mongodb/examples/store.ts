@@ -24,7 +24,7 @@ await store.setup();
 await store.put(["users", "u1", "memories"], "m1", { text: "likes pasta", kind: "food", rating: 9 });
 await store.put(["users", "u1", "memories"], "m2", { text: "works at night", kind: "habit", rating: 4 });
 
-// Exact cosine ranking computed in the aggregation pipeline; the filter applies before the limit.
+// Exact ranking (cosine, the default distanceType) computed in the aggregation pipeline; the filter applies before the limit.
 const hits = await store.search(["users", "u1"], { query: "what food?", filter: { rating: { $gte: 5 } }, limit: 5 });
 console.log(hits.map((h) => [h.key, h.score]));
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, encodeNamespace, namespacePrefixRange } from "@langgraph-persist/core";
+import { InvalidArgumentError, encodeNamespace, namespacePrefixRange, type DistanceType } from "@langgraph-persist/core";
 import type { Binary, Document, Double } from "mongodb";
 
 /**
@@ -349,10 +349,14 @@ export function storeIndexes(c: StoreCollections, withVectors: boolean): Record<
   return out;
 }
 
+const ATLAS_SIMILARITY = { cosine: "cosine", l2: "euclidean", inner_product: "dotProduct" } as const;
+
 /**
  * The Atlas Vector Search index definition the store's `$vectorSearch` expects on
  * `<collectionPrefix>store_vectors`. Create it once (Atlas UI, CLI, or
  * `db.collection(name).createSearchIndex({ name, type: "vectorSearch", definition })`).
+ * `distanceType` (the store's `index.distanceType`) picks the matching Atlas `similarity` (cosine →
+ * "cosine", l2 → "euclidean", inner_product → "dotProduct"), unless `similarity` is given.
  *
  * @example
  * await client.db("app").collection("langgraph_store_vectors").createSearchIndex({
@@ -364,11 +368,13 @@ export function storeIndexes(c: StoreCollections, withVectors: boolean): Record<
 export function vectorSearchIndexDefinition(options: {
   dims: number;
   similarity?: "cosine" | "euclidean" | "dotProduct";
+  distanceType?: DistanceType;
   filterFields?: string[];
 }): Document {
+  const similarity = options.similarity ?? ATLAS_SIMILARITY[options.distanceType ?? "cosine"];
   return {
     fields: [
-      { type: "vector", path: "embedding", numDimensions: options.dims, similarity: options.similarity ?? "cosine" },
+      { type: "vector", path: "embedding", numDimensions: options.dims, similarity },
       { type: "filter", path: "ns_prefixes" },
       ...(options.filterFields ?? []).map((f) => ({ type: "filter", path: `value.${f}` })),
     ],

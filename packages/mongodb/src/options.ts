@@ -51,7 +51,9 @@ export interface MongoDBStoreOptions extends PersistStoreOptions, MongoDBConnect
    * Name of an Atlas Vector Search index on the store's vectors collection
    * (`<collectionPrefix>store_vectors`, see `vectorSearchIndexDefinition()`). When set, semantic search
    * runs `$vectorSearch` (approximate nearest neighbours) with the namespace prefix and the filter as
-   * pre-filters; when unset, it ranks by exact cosine similarity computed in an aggregation pipeline.
+   * pre-filters; when unset, it ranks by the exact score of `index.distanceType` computed in an
+   * aggregation pipeline. Either way the returned scores are exact; create the Atlas index with the
+   * matching `similarity` (cosine: "cosine", l2: "euclidean", inner_product: "dotProduct").
    * Requires `index`.
    */
   vectorIndexName?: string;

@@ -1,6 +1,7 @@
 import type {
   BlobRecord,
   CheckpointRecord,
+  DistanceType,
   FilterCondition,
   ListQuery,
   PreparedListNamespaces,
@@ -184,23 +185,48 @@ export function translateFilter(conditions: readonly FilterCondition[], root = "
 
 // ================================================================ store pipelines
 
+/** Pairs `[stored, query]` of components, in index order. */
+function zipWithQuery(vector: string, query: readonly number[]): unknown {
+  return { $zip: { inputs: [vector, { $literal: query }] } };
+}
+
+const STORED = { $arrayElemAt: ["$$this", 0] };
+const QUERY = { $arrayElemAt: ["$$this", 1] };
+
+/** Dot product of a stored vector and the query, summed in index order as core `innerProduct` does. */
+export function dotExpr(vector: string, query: readonly number[]): unknown {
+  return { $reduce: { input: zipWithQuery(vector, query), initialValue: 0, in: { $add: ["$$value", { $multiply: [STORED, QUERY] }] } } };
+}
+
 /** Exact cosine similarity of a stored vector and the query, as core `cosineSimilarity` computes it. */
 export function cosineExpr(vector: string, norm: string, query: readonly number[]): unknown {
   const queryNorm = vectorNorm(query);
   if (queryNorm === 0) return 0;
-  const dot = {
-    $reduce: {
-      input: { $zip: { inputs: [vector, { $literal: query }] } },
-      initialValue: 0,
-      in: { $add: ["$$value", { $multiply: [{ $arrayElemAt: ["$$this", 0] }, { $arrayElemAt: ["$$this", 1] }] }] },
-    },
-  };
-  return { $cond: [{ $eq: [norm, 0] }, 0, { $divide: [dot, { $multiply: [norm, queryNorm] }] }] };
+  return { $cond: [{ $eq: [norm, 0] }, 0, { $divide: [dotExpr(vector, query), { $multiply: [norm, queryNorm] }] }] };
 }
 
-/** Best cosine over the item's vectors; null (sorted after every number) when it has none. */
-export function bestScoreExpr(query: readonly number[]): unknown {
-  return { $max: { $map: { input: { $ifNull: ["$embeddings", []] }, as: "e", in: cosineExpr("$$e.vector", "$$e.norm", query) } } };
+/** Negated Euclidean distance `0 - √Σ(v - q)²`, as core `similarity("l2", v, q)` computes it. */
+export function negatedL2Expr(vector: string, query: readonly number[]): unknown {
+  const squares = {
+    $reduce: {
+      input: zipWithQuery(vector, query),
+      initialValue: 0,
+      in: { $add: ["$$value", { $let: { vars: { d: { $subtract: [STORED, QUERY] } }, in: { $multiply: ["$$d", "$$d"] } } }] },
+    },
+  };
+  return { $subtract: [0, { $sqrt: squares }] };
+}
+
+/** The score of one stored vector (with its stored norm) for `distanceType`, as core `similarity`. */
+export function similarityExpr(distanceType: DistanceType, vector: string, norm: string, query: readonly number[]): unknown {
+  if (distanceType === "l2") return negatedL2Expr(vector, query);
+  if (distanceType === "inner_product") return dotExpr(vector, query);
+  return cosineExpr(vector, norm, query);
+}
+
+/** Best score over the item's vectors; null (sorted after every number) when it has none. */
+export function bestScoreExpr(query: readonly number[], distanceType: DistanceType = "cosine"): unknown {
+  return { $max: { $map: { input: { $ifNull: ["$embeddings", []] }, as: "e", in: similarityExpr(distanceType, "$$e.vector", "$$e.norm", query) } } };
 }
 
 export const SCORE_FIELD = "__score";
@@ -232,14 +258,14 @@ export function allOf(...docs: Document[]): Document {
 
 /**
  * Search with the exact fallback: `$match` (namespace range, expiry, filter) before anything else, then
- * the cosine score when there is a query vector, then sort, skip and limit. When the filter is not
- * exact the pipeline stops after the sort and the caller filters and pages in JS.
+ * the score for `distanceType` when there is a query vector, then sort, skip and limit. When the filter
+ * is not exact the pipeline stops after the sort and the caller filters and pages in JS.
  */
-export function searchPipeline(search: PreparedSearch, now: Clock): { pipeline: Document[]; exact: boolean } {
+export function searchPipeline(search: PreparedSearch, now: Clock, distanceType: DistanceType = "cosine"): { pipeline: Document[]; exact: boolean } {
   const { match, exact } = searchMatch(search, now);
   const ranked = search.queryVector !== undefined;
   const pipeline: Document[] = [{ $match: match }];
-  if (ranked) pipeline.push({ $set: { [SCORE_FIELD]: bestScoreExpr(search.queryVector!) } });
+  if (ranked) pipeline.push({ $set: { [SCORE_FIELD]: bestScoreExpr(search.queryVector!, distanceType) } });
   pipeline.push({ $sort: searchSort(ranked) });
   if (exact) {
     if (search.offset > 0) pipeline.push({ $skip: search.offset });
@@ -295,14 +321,15 @@ export function vectorSearchSizes(wanted: number, numCandidates?: number): { num
 
 /**
  * Semantic search through Atlas: `$vectorSearch` on the vectors collection (namespace and filter as
- * pre-filters), best exact cosine per item, the items joined back and re-checked (expiry, exact
- * filter), then the unscored items (no vectors) after the scored ones, as the fallback ranks them.
+ * pre-filters), best exact score per item for `distanceType` (the Atlas index only picks the
+ * candidates), the items joined back and re-checked (expiry, exact filter), then the unscored items (no
+ * vectors) after the scored ones, as the fallback ranks them.
  */
 export function atlasSearchPipeline(
   c: StoreCollections,
   search: PreparedSearch,
   now: Clock,
-  options: { indexName: string; filterFields: readonly string[]; numCandidates?: number },
+  options: { indexName: string; filterFields: readonly string[]; numCandidates?: number; distanceType?: DistanceType },
 ): { pipeline: Document[]; exact: boolean } {
   const query = search.queryVector!;
   const { match, exact } = searchMatch(search, now);
@@ -320,7 +347,7 @@ export function atlasSearchPipeline(
   if (preFilter) vectorSearch.filter = preFilter;
   const pipeline: Document[] = [
     { $vectorSearch: vectorSearch },
-    { $group: { _id: { ns: "$ns", key: "$key" }, best: { $max: cosineExpr("$embedding", "$norm", query) } } },
+    { $group: { _id: { ns: "$ns", key: "$key" }, best: { $max: similarityExpr(options.distanceType ?? "cosine", "$embedding", "$norm", query) } } },
     { $lookup: { from: c.items, localField: "_id.ns", foreignField: "ns", let: { key: "$_id.key" }, pipeline: [{ $match: { $expr: { $eq: ["$key", "$$key"] } } }], as: "item" } },
     { $unwind: "$item" },
     { $replaceWith: { $mergeObjects: ["$item", { [SCORE_FIELD]: "$best" }] } },

@@ -75,8 +75,9 @@ function resolveVectorSearch(options: MongoDBStoreOptions, hasIndex: boolean): V
  *
  * Filters become one `$expr` over the value with core's semantics (numbers compare only with
  * numbers, strings with strings, deep equality for objects and arrays), applied before sorting and
- * paging. Semantic search ranks by exact cosine similarity computed in the aggregation pipeline, or
- * through Atlas `$vectorSearch` with the filter as a pre-filter when `vectorIndexName` is set.
+ * paging. Semantic search ranks by the exact score of the index's `distanceType` (core `similarity`)
+ * computed in the aggregation pipeline, or through Atlas `$vectorSearch` (candidates, then the same
+ * exact score) with the filter as a pre-filter when `vectorIndexName` is set.
  *
  * @example
  * const store = MongoDBStore.fromConnString("mongodb://localhost:27017", {
@@ -202,7 +203,10 @@ export class MongoDBStore extends PersistStore {
     const ranked = s.queryVector !== undefined;
     // Pages deeper than `$vectorSearch` can rank (offset + limit above its candidates) use the exact ranking.
     const atlas = ranked && this.vectorSearch !== undefined && vectorSearchSizes(s.offset + s.limit, this.vectorSearch.numCandidates) !== undefined;
-    const { pipeline, exact } = atlas ? atlasSearchPipeline(this.collections, s, now, this.vectorSearch!) : searchPipeline(s, now);
+    const distanceType = this.index?.distanceType ?? "cosine";
+    const { pipeline, exact } = atlas
+      ? atlasSearchPipeline(this.collections, s, now, { ...this.vectorSearch!, distanceType })
+      : searchPipeline(s, now, distanceType);
     const source = atlas ? this.connection.collection(this.collections.vectors) : this.items();
     const cursor = source.aggregate<ItemRow>(pipeline, { allowDiskUse: true });
     let rows: ItemRow[];

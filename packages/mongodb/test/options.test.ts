@@ -88,6 +88,12 @@ describe("options are validated up front, with typed errors", () => {
     expectInvalid(() => new MongoDBStore({ url: NOWHERE, index, vectorIndexName: "v", vectorNumCandidates: 0 }), /vectorNumCandidates/);
     expect(new MongoDBStore({ url: NOWHERE, index, vectorIndexName: "v", vectorFilterFields: ["kind", "profile.age"] })).toBeInstanceOf(MongoDBStore);
   });
+
+  it("an unknown index.distanceType is refused by the constructor", () => {
+    const index = { dims: 2, embeddings: EMBEDDINGS as never };
+    for (const bad of ["ip", "dot", "euclidean"]) expectInvalid(() => new MongoDBStore({ url: NOWHERE, index: { ...index, distanceType: bad as never } }), /distanceType/);
+    for (const ok of ["cosine", "l2", "inner_product"] as const) expect(new MongoDBStore({ url: NOWHERE, index: { ...index, distanceType: ok } })).toBeInstanceOf(MongoDBStore);
+  });
 });
 
 describe("lifecycle without a server", () => {
@@ -213,5 +219,9 @@ describe("collections, keys and indexes", () => {
         { type: "filter", path: "value.kind" },
       ],
     });
+    const similarityOf = (d: Parameters<typeof vectorSearchIndexDefinition>[0]) => (vectorSearchIndexDefinition(d).fields as Array<{ similarity?: string }>)[0].similarity;
+    expect(similarityOf({ dims: 3, distanceType: "l2" })).toBe("euclidean");
+    expect(similarityOf({ dims: 3, distanceType: "inner_product" })).toBe("dotProduct");
+    expect(similarityOf({ dims: 3, distanceType: "l2", similarity: "cosine" })).toBe("cosine");
   });
 });

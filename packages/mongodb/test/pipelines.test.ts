@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Binary } from "mongodb";
-import { DELTA_BLOB_PREFIX, chainKey, chainLowerBound, parseFilter, scoreVectors, type PreparedSearch } from "@langgraph-persist/core";
+import { DELTA_BLOB_PREFIX, chainKey, chainLowerBound, parseFilter, scoreVectors, similarity, type PreparedSearch } from "@langgraph-persist/core";
 import { saverCollections, storeCollections } from "../src/keys.js";
 import {
   SCORE_FIELD,
@@ -100,6 +100,42 @@ describe("store search pipeline (exact fallback)", () => {
     expect(evaluate(bestScoreExpr(zero), { embeddings: [{ field: "$", vector: q, norm: vectorNorm(q) }] })).toBe(0);
   });
 
+  for (const distanceType of ["cosine", "l2", "inner_product"] as const) {
+    it(`distanceType "${distanceType}": the pipeline score equals core similarity (best vector of the item), bit for bit`, () => {
+      const q = vector(7);
+      const expr = bestScoreExpr(q, distanceType);
+      for (let seed = 0; seed < 50; seed++) {
+        const vectors = [vector(seed * 3 + 11), vector(seed * 5 + 13)];
+        const doc = { embeddings: vectors.map((v) => ({ field: "$", vector: v, norm: vectorNorm(v) })) };
+        expect(evaluate(expr, doc)).toBe(scoreVectors(vectors, q, distanceType));
+      }
+      // Zero vectors, stored or queried, score as core scores them.
+      const zero = new Array(16).fill(0);
+      const stored = (v: number[]) => ({ embeddings: [{ field: "$", vector: v, norm: vectorNorm(v) }] });
+      expect(evaluate(bestScoreExpr(q, distanceType), stored(zero))).toBe(similarity(distanceType, zero, q));
+      expect(evaluate(bestScoreExpr(zero, distanceType), stored(q))).toBe(similarity(distanceType, q, zero));
+      expect(evaluate(bestScoreExpr(q, distanceType), stored(q))).toBe(similarity(distanceType, q, q));
+      expect(evaluate(bestScoreExpr(q, distanceType), { embeddings: [] })).toBeNull();
+    });
+
+    it(`distanceType "${distanceType}": the search pipeline scores with it and sorts highest first`, () => {
+      const q = [1, 1, 0, 0];
+      const docs: Record<string, number[]> = { near: [0.75, 1.25, 0.25, 0], long: [4, 3, 0, 0], short: [0.25, 0.25, 0, 0], side: [0, -0.125, 2, 0], zero: [0, 0, 0, 0] };
+      const { pipeline } = searchPipeline(search({ queryVector: q }), NOW, distanceType);
+      const set = pipeline[1].$set as Record<string, unknown>;
+      const scored = Object.entries(docs).map(([key, v]) => ({ key, score: evaluate(set[SCORE_FIELD], { embeddings: [{ field: "$", vector: v, norm: vectorNorm(v) }] }) as number }));
+      for (const { key, score } of scored) expect(score).toBe(similarity(distanceType, docs[key], q));
+      expect(pipeline[2].$sort).toEqual({ [SCORE_FIELD]: -1, updated_at: -1, key: 1, ns: 1 });
+      const order = [...scored].sort((a, b) => b.score - a.score).map((s) => s.key);
+      const expected = {
+        cosine: ["short", "long", "near", "zero", "side"],
+        l2: ["near", "short", "zero", "side", "long"],
+        inner_product: ["long", "near", "short", "zero", "side"],
+      }[distanceType];
+      expect(order).toEqual(expected);
+    });
+  }
+
   it("a widened filter leaves paging to the caller (no $skip/$limit) so it can re-check first", () => {
     const { pipeline, exact } = searchPipeline(search({ conditions: [{ path: ["a"], op: "$eq", value: new Date(0) }], offset: 2 }), NOW);
     expect(exact).toBe(false);
@@ -140,6 +176,19 @@ describe("store search pipeline (Atlas $vectorSearch)", () => {
     expect((big.pipeline[0].$vectorSearch as Record<string, unknown>).numCandidates).toBe(600);
     const set = atlasSearchPipeline(st, search({ queryVector: vector(1) }), NOW, { ...options, numCandidates: 42 });
     expect((set.pipeline[0].$vectorSearch as Record<string, unknown>).numCandidates).toBe(42);
+  });
+
+  it("scores each candidate vector exactly with the store's distanceType (cosine by default)", () => {
+    const q = vector(4);
+    const v = vector(9);
+    const doc = { embedding: v, norm: vectorNorm(v) };
+    for (const distanceType of ["cosine", "l2", "inner_product"] as const) {
+      const { pipeline } = atlasSearchPipeline(st, search({ queryVector: q }), NOW, { ...options, distanceType });
+      const group = pipeline[1].$group as { best: { $max: unknown } };
+      expect(evaluate(group.best.$max, doc)).toBe(similarity(distanceType, v, q));
+    }
+    const { pipeline } = atlasSearchPipeline(st, search({ queryVector: q }), NOW, options);
+    expect(evaluate((pipeline[1].$group as { best: { $max: unknown } }).best.$max, doc)).toBe(similarity("cosine", v, q));
   });
 
   it("unscored items (no vectors) are unioned in after the scored ones", () => {

@@ -8,7 +8,7 @@ export async function rememberAndRecall(embeddings: Embeddings): Promise<void> {
       dims: 1536,
       embeddings,
       fields: ["text"], // what to embed; "$" (the default) embeds the whole value
-      distanceType: "cosine", // the HNSW operator class; scores are cosine similarity either way
+      distanceType: "cosine", // the score and the HNSW operator class: "cosine", "l2" or "inner_product"
     },
     vectorIndex: { type: "hnsw", m: 16, efConstruction: 64 },
   });

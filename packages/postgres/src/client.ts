@@ -160,8 +160,9 @@ const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EP
 
 /**
  * Maps what `pg` throws to the typed errors of `@langgraph-persist/core`: missing schema objects mean
- * `setup()` has not run, an ended pool means the client is closed, everything else (lost connection,
- * timeout, constraint) is a `BackendError` carrying the original error as `cause`.
+ * `setup()` has not run (except inside `setup()` itself: an `action` starting with "setup()" reports
+ * what failed), an ended pool means the client is closed, everything else (lost connection, timeout,
+ * constraint) is a `BackendError` carrying the original error as `cause`.
  */
 export function mapPgError(action: string, err: unknown, what: "saver" | "store"): PersistenceError {
   if (err instanceof PersistenceError) return err;
@@ -170,6 +171,9 @@ export function mapPgError(action: string, err: unknown, what: "saver" | "store"
   const message = typeof e?.message === "string" ? e.message : String(err);
   // undefined_table, invalid_schema_name, undefined_object (the vector type)
   if (code === "42P01" || code === "3F000" || code === "42704") {
+    if (action.startsWith("setup()")) {
+      return new BackendError(SOURCE, `${action} failed: PostgreSQL reports a missing object (SQLSTATE ${code}): ${message}`, { cause: err });
+    }
     return new NotSetUpError(SOURCE, `setup() has not run: call await ${what}.setup() first (${message})`, { cause: err });
   }
   // NUL in a text parameter (ids, namespaces, keys, channel names): PostgreSQL text cannot hold it.

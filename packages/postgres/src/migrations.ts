@@ -1,5 +1,5 @@
 import type { PoolClient } from "pg";
-import type { Names } from "./sql.js";
+import { zeroNorm, type Names } from "./sql.js";
 
 /**
  * One schema change. The position of a migration in its list is its version number: never reorder,
@@ -127,6 +127,12 @@ export const VECTOR_MIGRATIONS: Migration[] = [
       )`,
       `CREATE INDEX ${n.ix("lgp_store_vectors_item_idx")} ON ${n.vectors} (prefix, key)`,
     ],
+  },
+  {
+    // A cosine HNSW index leaves zero vectors out (they have no direction); searches find them
+    // through this index instead. It holds only zero-norm rows, so it stays empty in normal use.
+    description: "store embeddings: index of zero vectors",
+    statements: (n) => [`CREATE INDEX ${n.ix("lgp_store_vectors_zero_idx")} ON ${n.vectors} (prefix, key) WHERE ${zeroNorm(n, "embedding")}`],
   },
 ];
 

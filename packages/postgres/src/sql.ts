@@ -23,9 +23,10 @@ export interface Names {
   ix(name: string): string;
   /** The pgvector `vector` type, qualified with the extension's schema once known. */
   vectorType(dims?: number): string;
-  /** A pgvector operator or operator class, qualified with the extension's schema once known. */
+  /** A pgvector operator, operator class or function, qualified with the extension's schema once known. */
   vectorOp(op: string): string;
   vectorOpclass(name: string): string;
+  vectorFn(name: string): string;
 }
 
 export function names(schema: string, vectorSchema?: string): Names {
@@ -45,6 +46,7 @@ export function names(schema: string, vectorSchema?: string): Names {
     vectorType: (dims) => `${vs ? `${vs}.` : ""}vector${dims === undefined ? "" : `(${dims})`}`,
     vectorOp: (op) => (vs ? `OPERATOR(${vs}.${op})` : op),
     vectorOpclass: (name) => (vs ? `${vs}.${name}` : name),
+    vectorFn: (name) => (vs ? `${vs}.${name}` : name),
   };
 }
 
@@ -789,15 +791,25 @@ export function createHnswIndex(n: Names, o: { distance: keyof typeof DISTANCE_O
   WHERE dims = ${o.dims}`;
 }
 
+/** The expression of a zero-norm embedding, as the partial index `lgp_store_vectors_zero_idx` states it. */
+export function zeroNorm(n: Names, col: string): string {
+  return `${n.vectorFn("vector_norm")}(${col}) = 0`;
+}
+
 /**
  * One search. Without a query vector: filtered items by `updated_at` desc. With one:
  * - "ann": the nearest vectors of matching items (`ORDER BY embedding <op> q LIMIT k`, which the
- *   partial HNSW index serves, the filter inside the same scan), grouped per item (best vector wins),
- *   then — only when that scan was not cut short — the matching items without vectors, after them;
+ *   partial HNSW index serves, the filter inside the same scan), plus — for cosine, whose HNSW index
+ *   leaves zero vectors out — the matching items' zero vectors (through the partial index of zero-norm
+ *   embeddings, so a normal search reads none), grouped per item (best vector wins), then — only when
+ *   that scan was not cut short — the matching items without vectors, after them;
  * - "exact": every matching item with its best distance (no index; exact).
- * Scores are cosine similarity whatever the ranking distance. `exactFilter` is false when the filter
- * could only be pushed down as a superset: the caller then asks again with `paged: false` (every
- * candidate, in rank order) and re-checks rows in JavaScript before paging.
+ * Scores follow core `similarity` (higher = more similar): `1 - <=>` for cosine (a zero vector, whose
+ * pgvector distance is NaN, counts as distance 1: score 0), `0 - <->` for l2, `0 - <#>` for
+ * inner_product (`<#>` is the negated inner product). Ranking by distance ascending is ranking by score
+ * descending. `exactFilter` is false when the filter could only be pushed down as a superset: the
+ * caller then asks again with `paged: false` (every candidate, in rank order) and re-checks rows in
+ * JavaScript before paging.
  */
 export function searchItems(n: Names, s: SearchInput, paged: boolean): { text: string; values: unknown[]; exactFilter: boolean } {
   const p = new Params();
@@ -819,15 +831,11 @@ export function searchItems(n: Names, s: SearchInput, paged: boolean): { text: s
   const vt = n.vectorType(v.dims);
   const q = `${p.add(JSON.stringify(v.query))}::${vt}`;
   const dist = (col: string) => `(${col}::${vt} ${n.vectorOp(DISTANCE_OPERATORS[v.distance])} ${q})`;
-  const cosine = (col: string) => `(${col}::${vt} ${n.vectorOp("<=>")} ${q})`;
-  // pgvector yields NaN for a zero vector; core scores it 0.
-  const score =
-    v.distance === "cosine"
-      ? `CASE WHEN c.dist IS NULL THEN NULL WHEN c.dist = 'NaN' THEN 0 ELSE 1 - c.dist END`
-      : `CASE WHEN c.dist IS NULL THEN NULL ELSE (
-      SELECT max(CASE WHEN d = 'NaN' THEN 0 ELSE 1 - d END)
-      FROM (SELECT ${cosine("vv.embedding")} AS d FROM ${n.vectors} vv WHERE vv.prefix = c.prefix AND vv.key = c.key AND vv.dims = ${v.dims}) x
-    ) END`;
+  // The cosine distance of a zero vector (stored or queried) is NaN in pgvector; core scores it 0,
+  // which is distance 1. Applied per vector, before the best vector of an item is chosen.
+  const rankDist = (d: string) => (v.distance === "cosine" ? `COALESCE(NULLIF(${d}, 'NaN'), 1)` : d);
+  // `0 - d` (not `-d`): an exact l2 match scores 0, not -0. NULL (no vectors) stays NULL.
+  const score = v.distance === "cosine" ? "1 - c.dist" : "0 - c.dist";
   let candidates: string;
   if (v.mode === "ann") {
     // One vector more than needed tells "the scan ran out" (every scored item is known, unscored ones
@@ -840,14 +848,33 @@ export function searchItems(n: Names, s: SearchInput, paged: boolean): { text: s
       ? `(SELECT ${v.settings.map(([name, value]) => `set_config(${p.add(name)}, ${p.add(value)}, true)`).join(" || ")}) IS NOT NULL AND `
       : "";
     const vectorWhere = [`vv.dims = ${v.dims}`, ...namespaceCondition("vv.prefix", s.range, p)].join(" AND ");
+    // A cosine HNSW index never returns zero vectors (it does not index them). They score 0
+    // (distance 1): they belong to the ranking when the scan ran out or reached distance 1. They are
+    // read through the partial index of zero-norm embeddings; each item is checked with a
+    // primary-key lookup (a lateral subquery the planner cannot flatten), whatever the estimates.
+    // All of them tie at distance 1, so only the newest `offset + limit` can reach the page: the LIMIT
+    // also keeps the planner's row estimate for this branch (no statistics on vector norms) small.
+    const zeros =
+      v.distance === "cosine"
+        ? `, zeros AS (
+    SELECT z.prefix, z.key, 1::float8 AS dist
+    FROM (SELECT DISTINCT vv.prefix, vv.key FROM ${n.vectors} vv
+          WHERE ${zeroNorm(n, "vv.embedding")} AND ${vectorWhere}
+            AND ((SELECT count(*) FROM hits) <= ${k} OR (SELECT max(dist) FROM hits) >= 1)) z,
+         LATERAL (SELECT s.updated_at FROM ${n.store} s WHERE s.prefix = z.prefix AND s.key = z.key AND ${itemWhere} OFFSET 0) live
+    ORDER BY live.updated_at DESC, z.key, z.prefix
+    ${paged ? `LIMIT ${p.add(s.offset + s.limit)}` : ""}
+  )`
+        : "";
+    const ranked = zeros ? "(SELECT prefix, key, dist FROM hits UNION ALL SELECT prefix, key, dist FROM zeros) h" : "hits";
     candidates = `hits AS (
     SELECT vv.prefix, vv.key, ${dist("vv.embedding")} AS dist
     FROM ${n.vectors} vv JOIN ${n.store} s ON s.prefix = vv.prefix AND s.key = vv.key
     WHERE ${gate}${vectorWhere} AND ${itemWhere}
     ORDER BY ${dist("vv.embedding")}
     LIMIT ${kPlusOne}
-  ), candidates AS (
-    SELECT ${cols}, b.dist FROM (SELECT prefix, key, min(dist) AS dist FROM hits GROUP BY prefix, key) b
+  )${zeros}, candidates AS (
+    SELECT ${cols}, b.dist FROM (SELECT prefix, key, min(${rankDist("dist")}) AS dist FROM ${ranked} GROUP BY prefix, key) b
     JOIN ${n.store} s ON s.prefix = b.prefix AND s.key = b.key
     UNION ALL
     (SELECT ${cols}, NULL::float8 FROM ${n.store} s
@@ -858,7 +885,7 @@ export function searchItems(n: Names, s: SearchInput, paged: boolean): { text: s
   )`;
   } else {
     candidates = `candidates AS (
-    SELECT ${cols}, (SELECT min(${dist("vv.embedding")}) FROM ${n.vectors} vv
+    SELECT ${cols}, (SELECT min(${rankDist(dist("vv.embedding"))}) FROM ${n.vectors} vv
                      WHERE vv.prefix = s.prefix AND vv.key = s.key AND vv.dims = ${v.dims}) AS dist
     FROM ${n.store} s WHERE ${itemWhere}
   )`;

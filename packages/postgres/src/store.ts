@@ -110,22 +110,30 @@ export class PostgresStore extends PersistStore {
   }
 
   protected async _setup(): Promise<void> {
+    // What setup() was doing, for the error message if it fails.
+    let step = "opening the setup transaction";
     try {
       await this.conn.transaction(async (client) => {
+        step = "taking the setup lock";
         await lockSchema(client, this.n);
         const components: Component[] = ["store"];
         if (this.index) {
+          step = "enabling pgvector";
           await this.prepareVector(client);
           components.push("store_vectors");
         }
+        step = "applying the store migrations";
         await applyMigrations(client, this.n, components);
         if (this.index && this.vectorIndex.type === "hnsw") {
           const { m, efConstruction } = this.vectorIndex;
-          await client.query(sql.createHnswIndex(this.n, { distance: this.index.distanceType, dims: this.index.dims, m, efConstruction }));
+          const o = { distance: this.index.distanceType, dims: this.index.dims, m, efConstruction };
+          step = `creating the HNSW index ${sql.hnswIndexName(o.distance, o.dims)}`;
+          await client.query(sql.createHnswIndex(this.n, o));
         }
+        step = "committing";
       });
     } catch (err) {
-      throw mapPgError("setup()", err, "store");
+      throw mapPgError(`setup() (${step})`, err, "store");
     }
     if (this.ttlConfig) this.stopSweeper = startSweeper(this.ttlConfig.sweepIntervalMinutes, () => this.sweep());
   }
@@ -211,11 +219,14 @@ export class PostgresStore extends PersistStore {
         if (this.iterativeScans && this.vectorIndex.iterativeScan !== "off") settings.push(["hnsw.iterative_scan", this.vectorIndex.iterativeScan]);
         if (this.vectorIndex.efSearch > 0) settings.push(["hnsw.ef_search", String(this.vectorIndex.efSearch)]);
       }
+      // A zero query (in float32, as pgvector reads it) is equally far from everything under cosine
+      // and inner product (every item scores 0): no nearest neighbours to ask an index for.
+      const zeroQuery = this.index.distanceType !== "l2" && s.queryVector.every((x) => Math.fround(x) === 0);
       input.vector = {
         query: s.queryVector,
         dims: this.index.dims,
         distance: this.index.distanceType,
-        mode: this.vectorIndex.type === "hnsw" ? "ann" : "exact",
+        mode: this.vectorIndex.type === "hnsw" && !zeroQuery ? "ann" : "exact",
         candidates: (s.offset + s.limit) * this.oversampling,
         settings,
       };

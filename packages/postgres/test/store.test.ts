@@ -1,9 +1,10 @@
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Operation } from "@langchain/langgraph-checkpoint";
-import { HashEmbeddings } from "@langgraph-persist/conformance";
-import { BackendError, CapabilityError, ClientClosedError, InvalidArgumentError, NotSetUpError, SerializationError, matchesFilter, type PersistenceError } from "@langgraph-persist/core";
+import { FixedEmbeddings, HashEmbeddings } from "@langgraph-persist/conformance";
+import { BackendError, CapabilityError, ClientClosedError, InvalidArgumentError, NotSetUpError, SerializationError, matchesFilter, similarity, type PersistenceError } from "@langgraph-persist/core";
 import { PostgresSaver, PostgresStore } from "../src/index.js";
+import { mapPgError } from "../src/client.js";
 import { LATEST_VERSIONS } from "../src/migrations.js";
 import { POSTGRES_URL, adminPool, countingPool, describePg, dropSchemasAfterAll, uniqueSchema } from "./helpers.js";
 
@@ -378,6 +379,60 @@ describePg("PostgresStore", () => {
     await s2.close();
   });
 
+  it("errors - a missing object inside setup() is a BackendError saying what failed, never 'setup() has not run'", async () => {
+    // A real server error with SQLSTATE 42704 (undefined_object) raised by setup()'s own statements:
+    // the schema holds a migrations table whose insert trigger names a type that does not exist.
+    const fresh = uniqueSchema("broken");
+    extraSchemas.push(fresh);
+    const admin = adminPool();
+    try {
+      await admin.query(`CREATE SCHEMA "${fresh}"`);
+      await admin.query(`CREATE TABLE "${fresh}".lgp_migrations (
+        component text NOT NULL, version integer NOT NULL, description text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, version))`);
+      await admin.query(`CREATE FUNCTION "${fresh}".broken() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM 'lgp_no_such_type'::regtype; RETURN NEW; END $$`);
+      await admin.query(`CREATE TRIGGER broken BEFORE INSERT ON "${fresh}".lgp_migrations FOR EACH ROW EXECUTE FUNCTION "${fresh}".broken()`);
+    } finally {
+      await admin.end();
+    }
+    const store = new PostgresStore(pool, { schema: fresh, index: { dims: 8, embeddings: new HashEmbeddings(8) } });
+    const saver = new PostgresSaver(pool, { schema: fresh });
+    try {
+      for (const target of [store, saver]) {
+        const err = await target.setup().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(BackendError);
+        expect(err).not.toBeInstanceOf(NotSetUpError);
+        const message = (err as Error).message;
+        expect(message).toMatch(/^\[@langgraph-persist\/postgres\] setup\(\)/);
+        expect(message).toContain("SQLSTATE 42704");
+        expect(message).toContain("lgp_no_such_type");
+        expect(message).not.toContain("has not run");
+        expect(((err as Error).cause as { code?: string }).code).toBe("42704");
+      }
+      const err = await store.setup().catch((e: unknown) => e);
+      expect((err as Error).message, "the store names the step").toContain("setup() (applying the store migrations) failed");
+    } finally {
+      await store.close();
+      await saver.close();
+    }
+  });
+
+  it("errors - missing-object codes map to NotSetUpError outside setup() only", () => {
+    // Error objects shaped like pg's, to reach each branch of the mapping.
+    for (const code of ["42P01", "3F000", "42704"]) {
+      const err = Object.assign(new Error(`missing (${code})`), { code });
+      expect(mapPgError("batch", err, "store")).toBeInstanceOf(NotSetUpError);
+      const inSetup = mapPgError("setup()", err, "saver");
+      expect(inSetup).toBeInstanceOf(BackendError);
+      expect(inSetup).not.toBeInstanceOf(NotSetUpError);
+      expect(inSetup.message).toBe(`[@langgraph-persist/postgres] setup() failed: PostgreSQL reports a missing object (SQLSTATE ${code}): missing (${code})`);
+    }
+  });
+
   it("errors - bad options are InvalidArgumentError", () => {
     const embeddings = new HashEmbeddings(8);
     const bad: Array<[string, () => unknown]> = [
@@ -390,6 +445,8 @@ describePg("PostgresStore", () => {
       ["vectorOversampling", () => new PostgresStore(POSTGRES_URL, { vectorOversampling: 0 })],
       ["preparedStatements", () => new PostgresStore(POSTGRES_URL, { preparedStatements: "yes" as never })],
       ["index dims", () => new PostgresStore(POSTGRES_URL, { index: { dims: 0, embeddings } })],
+      ["index distanceType ip", () => new PostgresStore(POSTGRES_URL, { index: { dims: 8, embeddings, distanceType: "ip" as never } })],
+      ["index distanceType dot", () => new PostgresStore(POSTGRES_URL, { index: { dims: 8, embeddings, distanceType: "dot" as never } })],
       ["a pg.Client", () => new PostgresStore(new pg.Client({ connectionString: POSTGRES_URL }) as never)],
       ["fromConnString", () => PostgresStore.fromConnString("")],
     ];
@@ -436,7 +493,7 @@ describePg("PostgresStore with pgvector", () => {
   });
 
   for (const distanceType of ["cosine", "l2", "inner_product"] as const) {
-    it(`hnsw (${distanceType}) - setup creates the partial HNSW index and searches rank by distance, score by cosine`, async () => {
+    it(`hnsw (${distanceType}) - setup creates the partial HNSW index and searches rank and score by ${distanceType}`, async () => {
       const embeddings = new HashEmbeddings(DIMS);
       const s = new PostgresStore(pool, { schema, index: { dims: DIMS, embeddings, fields: ["text"], distanceType } });
       await s.setup();
@@ -465,9 +522,10 @@ describePg("PostgresStore with pgvector", () => {
       expect(results.map((r) => r.key)).toHaveLength(6);
       expect(results[5].key, "items without vectors come last, unscored").toBe("unindexed");
       expect(results[5].score).toBeUndefined();
-      for (const r of results.slice(0, 5)) expect(r.score).toBeCloseTo(cosine(embeddings.embedText(String(r.value.text)), q), 5);
+      const expectedScore = (text: string) => similarity(distanceType, embeddings.embedText(text), q);
+      for (const r of results.slice(0, 5)) expect(r.score).toBeCloseTo(expectedScore(String(r.value.text)), 5);
       const expectedOrder = texts
-        .map((text, i) => ({ key: `k${i}`, score: cosine(embeddings.embedText(text), q) }))
+        .map((text, i) => ({ key: `k${i}`, score: expectedScore(text) }))
         .sort((a, b) => b.score - a.score)
         .map((x) => x.key);
       expect(results.slice(0, 5).map((r) => r.key)).toEqual(expectedOrder);
@@ -496,6 +554,71 @@ describePg("PostgresStore with pgvector", () => {
       await admin.query("ROLLBACK");
     } finally {
       admin.release();
+      await s.close();
+    }
+  });
+
+  it("hnsw (cosine) - zero vectors, which the HNSW index leaves out, are found through the zero-vector index in the same statement", async () => {
+    // Every session of this pool plans with the HNSW index whenever it can.
+    const { pool: forced, log: counted } = countingPool({ max: 2, options: "-c enable_seqscan=off -c enable_sort=off -c enable_bitmapscan=off" });
+    const vectors: Record<string, number[]> = { query: [1, 1, 0, 0], near: [1, 0.75, 0, 0], away: [-1, 0, 0.5, 0], zero: [0, 0, 0, 0], other: [0, 0, 0, 0] };
+    const embeddings = new FixedEmbeddings(vectors);
+    const s = new PostgresStore(forced, { schema, index: { dims: 4, embeddings, fields: ["text"] } });
+    await s.setup();
+    const ns = [root()];
+    await s.batch(["near", "away", "zero"].map((key) => ({ namespace: ns, key, value: { text: key, kind: key === "away" ? "b" : "a" } })));
+    await s.put(ns, "both", { texts: ["zero", "away"] }, ["texts[*]"]);
+    counted.reset();
+    const results = await s.search(ns, { query: "query" });
+    expect(counted.count, "one statement").toBe(1);
+    const [text] = counted.statements;
+    const [values] = counted.values;
+    // "zero" and "both" tie at 0: the newer ("both") first.
+    const expected = ["near", "both", "zero", "away"];
+    expect(results.map((r) => r.key)).toEqual(expected);
+    // "both" scores its best vector: the zero one (0), not the opposite one.
+    for (const r of results) {
+      const best = Math.max(...(r.key === "both" ? ["zero", "away"] : [r.key]).map((t) => similarity("cosine", vectors[t], vectors.query)));
+      expect(r.score, r.key).toBeCloseTo(best, 6);
+    }
+    expect((await s.search(ns, { query: "query", filter: { kind: "a" }, limit: 1, offset: 1 })).map((r) => r.key)).toEqual(["zero"]);
+
+    const admin = await adminPool().connect();
+    try {
+      await admin.query("BEGIN");
+      await admin.query("SET LOCAL enable_seqscan = off");
+      await admin.query("SET LOCAL enable_sort = off");
+      await admin.query("SET LOCAL enable_bitmapscan = off");
+      const plan = (await admin.query<{ "QUERY PLAN": string }>(`EXPLAIN ${text}`, values)).rows.map((r) => r["QUERY PLAN"]).join("\n");
+      expect(plan).toMatch(/Index Scan using lgp_store_vectors_hnsw_cosine_4/);
+      expect(plan).toMatch(/Index Scan using lgp_store_vectors_zero_idx/);
+      await admin.query("ROLLBACK");
+    } catch (err) {
+      await admin.query("ROLLBACK");
+      throw err;
+    } finally {
+      admin.release();
+      await s.close();
+      await forced.end();
+    }
+  });
+
+  it("hnsw - a zero query vector scores every item 0 under cosine and inner product and ranks them newest first", async () => {
+    const vectors: Record<string, number[]> = { nothing: [0, 0, 0, 0], a: [1, 0, 0, 0], b: [0, 2, 0, 0], z: [0, 0, 0, 0] };
+    for (const distanceType of ["cosine", "inner_product", "l2"] as const) {
+      const s = new PostgresStore(pool, { schema, index: { dims: 4, embeddings: new FixedEmbeddings(vectors), fields: ["text"], distanceType } });
+      await s.setup();
+      const ns = [root()];
+      for (const key of ["a", "b", "z"]) {
+        await s.put(ns, key, { text: key });
+        await sleep(3);
+      }
+      const results = await s.search(ns, { query: "nothing" });
+      const expected = ["z", "b", "a"]
+        .map((key) => ({ key, score: similarity(distanceType, vectors[key], vectors.nothing) }))
+        .sort((x, y) => y.score - x.score);
+      expect(results.map((r) => r.key), distanceType).toEqual(expected.map((e) => e.key));
+      for (const [i, e] of expected.entries()) expect(results[i].score, `${distanceType} ${e.key}`).toBeCloseTo(e.score, 6);
       await s.close();
     }
   });

@@ -73,8 +73,8 @@ function toItem(ns: string, key: string, value: Buffer, createdAt: Buffer, updat
  * RedisJSON). Items are hashes with their own expiry; each namespace keeps its keys ordered by
  * `updatedAt` in a sorted set, and a sorted set of namespaces serves prefix searches and
  * `listNamespaces`. A whole `batch()` — reads, then puts — is one atomic Lua script: filters are evaluated
- * inside it before limit/offset; semantic search ranks the prefix's candidates by cosine similarity over
- * the float32 vectors stored with each item.
+ * inside it before limit/offset; semantic search ranks the prefix's candidates by the index's
+ * `distanceType` (core `similarity`) over the float32 vectors stored with each item.
  *
  * @example
  * const store = RedisStore.fromConnString("redis://127.0.0.1:6379", {
@@ -208,7 +208,7 @@ export class RedisStore extends PersistStore {
       const [ns, key, value, createdAt, updatedAt, definite] = hit;
       const item = toItem(ns.toString("utf8"), key.toString("utf8"), value, createdAt, updatedAt);
       if (definite !== 1 && !matchesConditions(item.value, s.conditions)) continue;
-      const score = s.queryVector && this.index ? scoreVectors(decodeVectors(hit[7], this.index.dims), s.queryVector) : undefined;
+      const score = s.queryVector && this.index ? scoreVectors(decodeVectors(hit[7], this.index.dims), s.queryVector, this.index.distanceType) : undefined;
       candidates.push({ item, score, hit });
     }
     let page: SearchItem[];

@@ -1,4 +1,4 @@
-import type { FilterCondition, ListQuery } from "@langgraph-persist/core";
+import type { DistanceType, FilterCondition, ListQuery } from "@langgraph-persist/core";
 import { refsJson } from "./encoding.js";
 
 /**
@@ -558,16 +558,44 @@ function namespaceWhere(range: { exact: string; lower: string; upper: string } |
   return "(i.ns = @nsExact OR (i.ns >= @nsLower AND i.ns < @nsUpper))";
 }
 
+/** A search's query vector: float32 bytes, the measure to score with and the vector's norm. */
+export interface SearchQuery {
+  vector: Uint8Array;
+  distanceType: DistanceType;
+  /** Euclidean norm of the float32 query (used by `inner_product`). */
+  norm: number;
+}
+
+/**
+ * The score of one stored vector `v.embedding` against `@query`, as core `similarity` defines it,
+ * with sqlite-vec's functions (float32 arithmetic):
+ * - cosine: `1 - vec_distance_cosine`; a zero vector has no direction: sqlite-vec gives NULL, core 0;
+ * - l2: `0 - vec_distance_l2` (an exact match scores 0, not -0);
+ * - inner_product (sqlite-vec has no dot product): cosine similarity × ‖v‖ × ‖query‖, with
+ *   ‖v‖ = `vec_distance_l2(v, 0)`; 0 when either vector is zero, as the dot product is.
+ */
+function vectorScoreSql(query: SearchQuery, params: Record<string, unknown>): string {
+  const cosine = "(1 - COALESCE(vec_distance_cosine(v.embedding, @query), 1))";
+  if (query.distanceType === "l2") return "0 - vec_distance_l2(v.embedding, @query)";
+  if (query.distanceType === "inner_product") {
+    params.zero = Buffer.alloc(query.vector.byteLength);
+    params.queryNorm = query.norm;
+    return `${cosine} * vec_distance_l2(v.embedding, @zero) * @queryNorm`;
+  }
+  return cosine;
+}
+
 /**
  * `search`: namespace range, filter and ranking in one statement. With a query vector the score is the
- * best exact cosine similarity (`1 - vec_distance_cosine`) over the item's vectors, computed only for
- * rows that passed the namespace and filter conditions; unscored items sort after scored ones. Without
- * one, newest `updated_at` first. LIMIT/OFFSET apply after the filter, in SQL when the filter is exact.
+ * best score for the index's `distanceType` (see `vectorScoreSql`) over the item's vectors, computed only
+ * for rows that passed the namespace and filter conditions; unscored items sort after scored ones.
+ * Without one, newest `updated_at` first. LIMIT/OFFSET apply after the filter, in SQL when the filter is
+ * exact.
  */
 export function searchSql(
   names: StoreTables,
   search: { range: { exact: string; lower: string; upper: string } | null; conditions: readonly FilterCondition[]; limit: number; offset: number },
-  query: { vector: Uint8Array } | undefined,
+  query: SearchQuery | undefined,
 ): Compiled {
   const t = quoted(names);
   const params: Record<string, unknown> = {};
@@ -581,8 +609,7 @@ export function searchSql(
   if (query) {
     params.query = query.vector;
     params.queryBytes = query.vector.byteLength;
-    // A zero vector has no direction: vec_distance_cosine gives NULL, core's cosine gives 0.
-    score = `, (SELECT MAX(1 - COALESCE(vec_distance_cosine(v.embedding, @query), 1)) FROM ${t.vectors} v
+    score = `, (SELECT MAX(${vectorScoreSql(query, params)}) FROM ${t.vectors} v
         WHERE v.ns = i.ns AND v.key = i.key AND length(v.embedding) = @queryBytes) AS score`;
     order = `score IS NULL, score DESC, ${order}`;
   }

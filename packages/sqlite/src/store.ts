@@ -8,10 +8,12 @@ import {
   namespacePrefixRange,
   selectNamespaces,
   putValueJson,
+  euclideanDistance,
   startSweeper,
   vectorToBytes,
   type BatchPlan,
   type BatchResult,
+  type DistanceType,
   type PersistenceError,
   type PreparedPut,
   type PreparedSearch,
@@ -21,7 +23,7 @@ import type { Item, SearchItem } from "@langchain/langgraph-checkpoint";
 import { SqliteConnection, mapSqliteError, resolveConnectionOptions, type SqliteDatabase } from "./connection.js";
 import { storeMigrations } from "./migrations.js";
 import type { SqliteStoreOptions } from "./options.js";
-import { namespacesSql, searchSql, storeSql, storeTableNames, type StoreStatements, type StoreTables } from "./sql.js";
+import { namespacesSql, searchSql, storeSql, storeTableNames, type SearchQuery, type StoreStatements, type StoreTables } from "./sql.js";
 
 const SOURCE = "@langgraph-persist/sqlite";
 const NOT_SET_UP = "setup() has not run: call await store.setup() first";
@@ -68,9 +70,16 @@ function blob(b: Uint8Array): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/** The query as the statement binds it: float32 bytes (as stored vectors are) and their norm. */
+function searchQuery(vector: number[], distanceType: DistanceType): SearchQuery {
+  const f32 = Float32Array.from(vector);
+  return { vector: blob(new Uint8Array(f32.buffer)), distanceType, norm: euclideanDistance(f32, new Float32Array(f32.length)) };
+}
+
 /**
  * A LangGraph store on SQLite (better-sqlite3): JSON values with filters evaluated in SQL, segment-safe
- * namespace prefixes, semantic search with exact cosine similarity from `sqlite-vec`, and per-item TTL.
+ * namespace prefixes, exact semantic search scored by the index's `distanceType` with `sqlite-vec`, and
+ * per-item TTL.
  *
  * @example
  * const store = SqliteStore.fromConnString("./agent.db", {
@@ -197,7 +206,7 @@ export class SqliteStore extends PersistStore {
   }
 
   private runSearch(s: PreparedSearch, now: number, touched: Array<[string, string]>): SearchItem[] {
-    const query = s.queryVector ? { vector: blob(vectorToBytes(s.queryVector)) } : undefined;
+    const query = s.queryVector && this.index ? searchQuery(s.queryVector, this.index.distanceType) : undefined;
     const compiled = searchSql(this.tables, { range: namespacePrefixRange(s.namespacePrefix), conditions: s.conditions, limit: s.limit, offset: s.offset }, query);
     const params = { ...compiled.params, now };
     let rows: ItemRow[];

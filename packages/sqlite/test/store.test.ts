@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { cosineSimilarity, matchesConditions, parseFilter } from "@langgraph-persist/core";
+import { cosineSimilarity, matchesConditions, parseFilter, similarity } from "@langgraph-persist/core";
 import { HashEmbeddings } from "@langgraph-persist/conformance";
 import { SqliteStore, type SqliteDatabase } from "../src/index.js";
 import { storeFilterSql } from "../src/sql.js";
@@ -147,6 +147,32 @@ describe("store: semantic search", () => {
     await zero.put(["z"], "k", { text: "anything" });
     expect((await zero.search(["z"], { query: "q" }))[0].score).toBe(0);
     await zero.close();
+  });
+
+  it("each distanceType scores with sqlite-vec exactly as core similarity scores the stored float32 vectors", async () => {
+    // Unnormalised pseudo-random vectors (lengths from about 0.5 to 40), and a zero vector.
+    let x = 12345;
+    const next = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const texts = Array.from({ length: 30 }, (_, i) => `t${i}`);
+    const table = new Map<string, number[]>(texts.map((t, i) => [t, Array.from({ length: 48 }, () => next() * (1 + (i % 7) * 1.5))]));
+    table.set("zero", new Array(48).fill(0));
+    table.set("q", Array.from({ length: 48 }, () => next() * 3));
+    const f32 = (t: string) => Array.from(Float32Array.from(table.get(t)!));
+    const fixed = { embedDocuments: async (ts: string[]) => ts.map((t) => table.get(t)!), embedQuery: async (t: string) => table.get(t)! } as never;
+    for (const distanceType of ["cosine", "l2", "inner_product"] as const) {
+      const s = new SqliteStore(":memory:", { index: { dims: 48, embeddings: fixed, fields: ["text"], distanceType } });
+      await s.setup();
+      await s.batch([...texts, "zero"].map((text) => ({ namespace: ["v"], key: text, value: { text } })));
+      const hits = await s.search(["v"], { query: "q", limit: 100 });
+      const expected = [...texts, "zero"].map((t) => ({ key: t, score: similarity(distanceType, f32(t), f32("q")) })).sort((a, b) => b.score - a.score);
+      expect(hits.map((h) => h.key), distanceType).toEqual(expected.map((e) => e.key));
+      for (const [i, e] of expected.entries()) {
+        // float32 arithmetic in sqlite-vec: relative to the size of the numbers involved.
+        const scale = distanceType === "cosine" ? 1 : Math.max(1, Math.abs(e.score));
+        expect(Math.abs(hits[i].score! - e.score) / scale, `${distanceType} ${e.key}: ${hits[i].score} vs ${e.score}`).toBeLessThan(1e-5);
+      }
+      await s.close();
+    }
   });
 
   it("re-putting an item replaces its vectors; deleting it removes them", async () => {

@@ -1,6 +1,6 @@
 /**
  * A small evaluator for the aggregation-expression subset the adapter generates, so pure builders
- * (filters, cosine scores, thread-document updates) can be checked against core's JS semantics
+ * (filters, vector scores, thread-document updates) can be checked against core's JS semantics
  * without a server. Each operator follows the MongoDB manual; anything outside the subset, and any
  * comparison whose outcome would depend on BSON's cross-type ordering, throws — so a generated
  * expression that leans on behaviour this model does not pin down fails the test instead of passing.
@@ -197,6 +197,17 @@ export function evaluate(expr: unknown, doc: Value, vars: Vars = {}): Value {
     }
     case "$multiply":
       return (args() as number[]).reduce((p, x) => p * x, 1);
+    case "$subtract": {
+      const [a, b] = args();
+      if (!isNumber(a) || !isNumber(b)) throw new Error("$subtract of non-numbers (dates) is outside the model");
+      return (a as number) - (b as number);
+    }
+    case "$sqrt": {
+      const x = ev(Array.isArray(arg) ? arg[0] : arg);
+      if (x === null || x === MISSING) return null;
+      if (!isNumber(x) || (x as number) < 0) throw new Error("$sqrt of a negative number or a non-number errors on the server");
+      return Math.sqrt(x as number);
+    }
     case "$divide": {
       const [a, b] = args() as number[];
       return a / b;
