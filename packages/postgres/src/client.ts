@@ -9,6 +9,7 @@ import {
   PersistenceError,
 } from "@langgraph-persist/core";
 import type { PostgresConnection } from "./options.js";
+import { checkConnectionString, pgTimeoutError, poolTimeouts, resolveTimeouts, type PgTimeouts } from "./timeouts.js";
 
 /** Package name used in every error message. */
 export const SOURCE = "@langgraph-persist/postgres";
@@ -65,19 +66,29 @@ export function quoteIdent(name: string): string {
 export class PgConnection {
   readonly pool: Pool;
   readonly owned: boolean;
+  /** The timeouts in effect: the adapter's for a pool it creates, the caller's settings for a caller's pool. */
+  readonly timeouts: PgTimeouts;
+  /** Sent with each statement of a pool the adapter creates; `undefined` for a caller's pool (its settings apply). */
+  private readonly queryTimeoutMs: number | undefined;
 
-  constructor(connection: PostgresConnection) {
+  constructor(connection: PostgresConnection, options: { connectTimeoutMs?: number; queryTimeoutMs?: number } = {}) {
     if (typeof connection === "string") {
       if (connection === "") throw new InvalidArgumentError(SOURCE, "connection string must not be empty");
-      this.pool = new pg.Pool({ connectionString: connection });
+      checkConnectionString(connection);
+      this.timeouts = resolveTimeouts({ connectionString: connection }, options);
+      this.pool = new pg.Pool({ connectionString: connection, connectionTimeoutMillis: this.timeouts.connectTimeoutMs ?? 0 });
       this.owned = true;
     } else if (isPool(connection)) {
       this.pool = connection;
       this.owned = false;
+      this.timeouts = poolTimeouts((connection as { options?: PoolConfig }).options);
     } else if (looksLikeClient(connection)) {
       throw new InvalidArgumentError(SOURCE, "pass a pg.Pool, a connection string or a PoolConfig, not a pg.Client (the adapter runs statements concurrently)");
     } else if (typeof connection === "object" && connection !== null && !Array.isArray(connection)) {
-      this.pool = new pg.Pool(connection as PoolConfig);
+      const config = connection as PoolConfig;
+      if (typeof config.connectionString === "string" && config.connectionString !== "") checkConnectionString(config.connectionString);
+      this.timeouts = resolveTimeouts(config, options);
+      this.pool = new pg.Pool({ ...config, connectionTimeoutMillis: this.timeouts.connectTimeoutMs ?? 0 });
       this.owned = true;
     } else {
       throw new InvalidArgumentError(SOURCE, `expected a pg.Pool, a connection string or a PoolConfig, got ${connection === null ? "null" : typeof connection}`);
@@ -87,10 +98,12 @@ export class PgConnection {
     // the client and the next statement opens a new connection. A caller's pool keeps the caller's
     // listeners.
     if (this.owned) this.pool.on("error", () => {});
+    this.queryTimeoutMs = this.owned ? this.timeouts.queryTimeoutMs : undefined;
   }
 
   async query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
-    return this.pool.query<R>(text, values);
+    if (this.queryTimeoutMs === undefined) return this.pool.query<R>(text, values);
+    return this.pool.query<R>({ text, values, query_timeout: this.queryTimeoutMs } as pg.QueryConfig);
   }
 
   /**
@@ -99,28 +112,33 @@ export class PgConnection {
    * two texts never share a name.
    */
   async execute<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[], prepared: boolean): Promise<pg.QueryResult<R>> {
-    return this.pool.query<R>(prepared ? { name: statementName(text), text, values } : { text, values });
+    const timeout = this.queryTimeoutMs === undefined ? {} : { query_timeout: this.queryTimeoutMs };
+    return this.pool.query<R>((prepared ? { name: statementName(text), text, values, ...timeout } : { text, values, ...timeout }) as pg.QueryConfig);
   }
 
   /** `execute` with rows as arrays (no per-row objects). */
   async executeArrays<R extends unknown[]>(text: string, values: unknown[], prepared: boolean): Promise<R[]> {
     const config: pg.QueryArrayConfig = prepared ? { name: statementName(text), text, values, rowMode: "array" } : { text, values, rowMode: "array" };
+    if (this.queryTimeoutMs !== undefined) (config as { query_timeout?: number }).query_timeout = this.queryTimeoutMs;
     return (await this.pool.query(config)).rows as R[];
   }
 
   /**
    * Runs `fn` inside BEGIN/COMMIT on one client. A client that failed mid-transaction is destroyed,
-   * not returned to the pool.
+   * not returned to the pool. Each statement gets the query timeout (of a pool the adapter created)
+   * unless `untimed` (schema migrations, which may wait for another process's setup lock or build an
+   * index for a long time).
    */
-  async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+  async transaction<T>(fn: (client: PoolClient) => Promise<T>, options: { untimed?: boolean } = {}): Promise<T> {
+    const raw = await this.pool.connect();
+    const client = this.queryTimeoutMs !== undefined && !options.untimed ? withQueryTimeout(raw, this.queryTimeoutMs) : raw;
     let broken: Error | undefined;
     const onError = (err: Error) => {
       broken = err;
     };
     // A checked-out client has no pool listener: without this one, a connection killed by the
     // server during the transaction would crash the process instead of failing the call.
-    client.on("error", onError);
+    raw.on("error", onError);
     try {
       await client.query("BEGIN");
       const result = await fn(client);
@@ -133,14 +151,21 @@ export class PgConnection {
       );
       throw err;
     } finally {
-      client.removeListener("error", onError);
-      client.release(broken ?? undefined);
+      raw.removeListener("error", onError);
+      raw.release(broken ?? undefined);
     }
   }
 
   async end(): Promise<void> {
     if (this.owned) await this.pool.end();
   }
+}
+
+/** `client` with `query` sending every statement with `query_timeout` (pg's client-side timeout). */
+function withQueryTimeout(client: PoolClient, ms: number): PoolClient {
+  const query = (textOrConfig: string | pg.QueryConfig, values?: unknown[]) =>
+    client.query((typeof textOrConfig === "string" ? { text: textOrConfig, values, query_timeout: ms } : { ...textOrConfig, query_timeout: ms }) as pg.QueryConfig);
+  return new Proxy(client, { get: (target, prop) => (prop === "query" ? query : Reflect.get(target, prop, target)) });
 }
 
 const names = new Map<string, string>();
@@ -164,8 +189,11 @@ const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EP
  * what failed), an ended pool means the client is closed, everything else (lost connection, timeout,
  * constraint) is a `BackendError` carrying the original error as `cause`.
  */
-export function mapPgError(action: string, err: unknown, what: "saver" | "store"): PersistenceError {
+export function mapPgError(action: string, err: unknown, what: "saver" | "store", timeouts?: PgTimeouts): PersistenceError {
   if (err instanceof PersistenceError) return err;
+  // pg's own timers ran out (connect, waiting for a pooled connection, a statement's answer).
+  const timedOut = pgTimeoutError(action, err, timeouts);
+  if (timedOut) return timedOut;
   const e = err as { code?: string; message?: string } | null;
   const code = typeof e?.code === "string" ? e.code : undefined;
   const message = typeof e?.message === "string" ? e.message : String(err);

@@ -24,6 +24,26 @@ export interface PostgresCommonOptions {
    * @default true
    */
   preparedStatements?: boolean;
+  /**
+   * How long opening a connection may take — TCP, TLS and the server's answer to the startup message —
+   * before the call fails with `TimeoutError` (`phase: "connect"`). It also bounds the wait for a free
+   * connection when every connection of the pool is busy (pg's `connectionTimeoutMillis`). `0`: no limit.
+   * Applies to a pool the adapter creates (from a connection string or a `PoolConfig`); a `pg.Pool` you
+   * pass keeps its own settings. Order: this option, then `connectionTimeoutMillis` of a `PoolConfig`,
+   * then `?connect_timeout=<seconds>` in the URL.
+   * @default 10000
+   */
+  connectTimeoutMs?: number;
+  /**
+   * How long one statement may wait for its answer before the call fails with `TimeoutError`
+   * (`phase: "command"`; pg's client-side `query_timeout`, so a server that stops answering cannot hang a
+   * call). `0`: no limit. `setup()` is not bounded by it (a migration may wait for another process's
+   * setup or build an index for a long time). Applies to a pool the adapter creates; a `pg.Pool` you pass
+   * keeps its own settings. Order: this option, then `query_timeout` of a `PoolConfig`, then
+   * `?query_timeout=<ms>` in the URL.
+   * @default 60000
+   */
+  queryTimeoutMs?: number;
 }
 
 /** Options of `PostgresSaver`. */

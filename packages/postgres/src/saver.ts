@@ -200,7 +200,7 @@ export class PostgresSaver extends PersistSaver {
       putWritesTtlPurge: sql.putWrites(this.n, true, "purge"),
       getWrites: sql.getWrites(this.n),
     };
-    this.conn = new PgConnection(connection);
+    this.conn = new PgConnection(connection, options);
   }
 
   /**
@@ -220,14 +220,14 @@ export class PostgresSaver extends PersistSaver {
   }
 
   protected override mapError(action: string, err: unknown): PersistenceError {
-    return mapPgError(action, err, "saver");
+    return mapPgError(action, err, "saver", this.conn.timeouts);
   }
 
   protected async _setup(): Promise<void> {
     try {
-      await this.conn.transaction((client) => applyMigrations(client, this.n, ["saver"]));
+      await this.conn.transaction((client) => applyMigrations(client, this.n, ["saver"]), { untimed: true });
     } catch (err) {
-      throw mapPgError("setup()", err, "saver");
+      throw mapPgError("setup()", err, "saver", this.conn.timeouts);
     }
     if (this.ttl) this.stopSweeper = startSweeper(this.ttl.sweepIntervalMinutes, () => this.sweep());
   }

@@ -86,7 +86,7 @@ export class PostgresStore extends PersistStore {
     }
     this.oversampling = oversampling;
     this.prepared = checkPrepared(options.preparedStatements);
-    this.conn = new PgConnection(connection);
+    this.conn = new PgConnection(connection, options);
   }
 
   /**
@@ -106,7 +106,7 @@ export class PostgresStore extends PersistStore {
   }
 
   protected override mapError(action: string, err: unknown): PersistenceError {
-    return mapPgError(action, err, "store");
+    return mapPgError(action, err, "store", this.conn.timeouts);
   }
 
   protected async _setup(): Promise<void> {
@@ -131,9 +131,9 @@ export class PostgresStore extends PersistStore {
           await client.query(sql.createHnswIndex(this.n, o));
         }
         step = "committing";
-      });
+      }, { untimed: true });
     } catch (err) {
-      throw mapPgError(`setup() (${step})`, err, "store");
+      throw mapPgError(`setup() (${step})`, err, "store", this.conn.timeouts);
     }
     if (this.ttlConfig) this.stopSweeper = startSweeper(this.ttlConfig.sweepIntervalMinutes, () => this.sweep());
   }
@@ -179,7 +179,7 @@ export class PostgresStore extends PersistStore {
         if ((res.rowCount ?? 0) < SWEEP_BATCH) return total;
       }
     } catch (err) {
-      throw mapPgError("sweep", err, "store");
+      throw mapPgError("sweep", err, "store", this.conn.timeouts);
     }
   }
 
