@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Cluster, Redis } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import {
   BackendError,
   CapabilityError,
@@ -7,6 +7,7 @@ import {
   InvalidArgumentError,
   NotSetUpError,
   PersistenceError,
+  timeoutError,
 } from "@langgraph-persist/core";
 import { MetaKeys, validateKeyPrefix } from "./keys.js";
 import { MIGRATIONS } from "./migrations.js";
@@ -19,6 +20,24 @@ export type RedisClient = Redis | Cluster;
 const MIN_VERSION: [number, number] = [6, 2];
 const LOCK_TTL_MS = 30_000;
 
+/** Connect timeout of a client the adapter creates, unless the options or the URL set one. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Per-command timeout of a client the adapter creates, unless the options or the URL set one. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
+
+/** The timeouts in effect for one client (`undefined`: none). */
+export interface RedisTimeouts {
+  connectTimeoutMs: number | undefined;
+  commandTimeoutMs: number | undefined;
+  /** `host:port` of the server (a Cluster's seed node), for error messages. */
+  target: string;
+}
+
+/** Raised by `whenReady` when a client the adapter created did not become ready in time. */
+class NotReadyInTime extends Error {
+  override name = "NotReadyInTime";
+}
+
 /**
  * The client a saver or store talks through: ownership, script execution (EVALSHA, falling back to EVAL
  * when the server's script cache is empty), server checks, the layout version and error mapping.
@@ -30,6 +49,8 @@ export class RedisConnection {
   readonly isCluster: boolean;
   readonly prefix: string;
   readonly meta: MetaKeys;
+  /** The adapter's timeouts for a client it creates; what the caller's client was configured with otherwise. */
+  readonly timeouts: RedisTimeouts;
   private verified = false;
 
   constructor(
@@ -56,8 +77,11 @@ export class RedisConnection {
       }
       this.client = options.client!;
       this.owned = false;
+      this.timeouts = clientTimeouts(this.client);
     } else {
-      this.client = createClient(source, options);
+      const created = createClient(source, options);
+      this.client = created.client;
+      this.timeouts = created.timeouts;
       this.owned = true;
       // Failures reach callers through the commands that hit them; without a listener ioredis would log them.
       this.client.on("error", () => {});
@@ -86,8 +110,36 @@ export class RedisConnection {
     await Promise.all(nodes.map((node) => Promise.all(scripts.map((s) => node.script("LOAD", s.lua)))));
   }
 
+  /**
+   * Waits until a client the adapter created is connected and ready (TCP, TLS, AUTH and ioredis's ready
+   * check), at most `connectTimeoutMs`: a server that accepts the connection and never answers fails the
+   * call with `TimeoutError` instead of leaving it pending. A caller's client is not waited for (its own
+   * settings apply to the commands).
+   */
+  async whenReady(): Promise<void> {
+    const ms = this.timeouts.connectTimeoutMs;
+    if (!this.owned || !ms || this.client.status === "ready" || this.client.status === "end") return;
+    if (this.client.status === "wait") this.client.connect().catch(() => {});
+    await new Promise<void>((resolve, reject) => {
+      const events = ["ready", "error", "end"] as const;
+      const done = () => {
+        clearTimeout(timer);
+        for (const e of events) this.client.removeListener(e, done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        for (const e of events) this.client.removeListener(e, done);
+        reject(new NotReadyInTime(`the client was still ${this.client.status} after ${ms} ms`));
+      }, ms);
+      // Ready: go ahead. A connection error (refused, reset, bad password) or a client closed meanwhile:
+      // the command reports it, as it would without this wait (after maxRetriesPerRequest attempts).
+      for (const e of events) this.client.once(e, done);
+    });
+  }
+
   /** Refuses servers without the commands the scripts use, and a Cluster node behind a plain client. */
   async checkServer(): Promise<void> {
+    await this.whenReady();
     const info = await this.client.info("server");
     const m = /(?:^|\n)redis_version:(\d+)\.(\d+)/.exec(info);
     if (m) {
@@ -148,6 +200,7 @@ export class RedisConnection {
    */
   async ensureLayout(): Promise<void> {
     if (this.verified) return;
+    await this.whenReady();
     const version = await this.layoutVersion();
     if (version === 0) throw new NotSetUpError(this.source, "setup() has not run: call await saver.setup() (or store.setup()) first");
     if (version > MIGRATIONS.length) throw this.newerLayout(version, MIGRATIONS.length);
@@ -169,6 +222,28 @@ export class RedisConnection {
     const message = err instanceof Error ? err.message : String(err);
     if (this.client.status === "end") {
       return new ClientClosedError(this.source, `${action} failed: the Redis client has been closed (quit() or disconnect()); pass an open client`, { cause: err });
+    }
+    if (err instanceof NotReadyInTime) {
+      return timeoutError(this.source, action, {
+        phase: "connect",
+        backend: this.isCluster ? "Redis Cluster" : "Redis",
+        target: this.timeouts.target,
+        timeoutMs: this.timeouts.connectTimeoutMs,
+        setting: "connectTimeoutMs, or connectTimeout in the URL",
+        cause: err,
+      });
+    }
+    if (message === "Command timed out") {
+      // Still connecting: the server accepted the connection but never became ready.
+      const connecting = this.client.status !== "ready";
+      return timeoutError(this.source, action, {
+        phase: connecting ? "connect" : "command",
+        backend: this.isCluster ? "Redis Cluster" : "Redis",
+        target: this.timeouts.target,
+        timeoutMs: this.timeouts.commandTimeoutMs,
+        setting: connecting ? "commandTimeoutMs: the command waited that long for the connection" : "commandTimeoutMs, or commandTimeout in the URL",
+        cause: err,
+      });
     }
     if (/subscriber mode/i.test(message)) {
       return new InvalidArgumentError(
@@ -202,25 +277,89 @@ export class RedisConnection {
   }
 }
 
-function createClient(source: string, options: RedisConnectionOptions): RedisClient {
-  if (typeof options.url !== "string") throw new InvalidArgumentError(source, `url must be a string, got ${typeof options.url}`);
+const URL_FORM = "redis://[user:password@]host:6379[/db] (rediss:// for TLS)";
+
+function checkMs(source: string, value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 2 ** 31 - 1) {
+    throw new InvalidArgumentError(source, `${name} must be a non-negative integer number of milliseconds (0: no timeout), got ${String(value)}`);
+  }
+  return value;
+}
+
+/** `connectTimeout` / `commandTimeout` in the URL's query, in milliseconds (ioredis's option names). */
+function urlMs(source: string, parsed: URL, name: string): number | undefined {
+  const raw = parsed.searchParams.get(name);
+  if (raw === null || raw.trim() === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(source, `the url's ${name} must be a non-negative integer number of milliseconds, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** The timeouts a caller's client was configured with (the adapter changes nothing on it). */
+function clientTimeouts(client: RedisClient): RedisTimeouts {
+  const cluster = (client as { isCluster?: boolean }).isCluster === true;
+  const o = ((cluster ? (client as Cluster).options.redisOptions : (client as Redis).options) ?? {}) as RedisOptions;
+  const seed = cluster ? (client as unknown as { startupNodes?: Array<{ host?: string; port?: number }> }).startupNodes?.[0] : o;
+  return {
+    connectTimeoutMs: o.connectTimeout || undefined,
+    commandTimeoutMs: o.commandTimeout || undefined,
+    target: `${seed?.host ?? "localhost"}:${seed?.port ?? 6379}`,
+  };
+}
+
+/**
+ * The client for `url`, with timeouts resolved most specific first: `connectTimeoutMs` /
+ * `commandTimeoutMs`, then `redisOptions.connectTimeout` / `commandTimeout`, then the URL's
+ * `?connectTimeout=` / `?commandTimeout=` (milliseconds), then the defaults.
+ */
+function createClient(source: string, options: RedisConnectionOptions): { client: RedisClient; timeouts: RedisTimeouts } {
+  if (typeof options.url !== "string") throw new InvalidArgumentError(source, `url must be a string like ${URL_FORM}, got ${typeof options.url}`);
   let parsed: URL;
   try {
     parsed = new URL(options.url);
   } catch {
-    throw new InvalidArgumentError(source, `url is not a valid URL: ${JSON.stringify(options.url)}`);
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(options.url)?.[1];
+    const got = scheme !== undefined ? `a ${scheme}: URL` : options.url.includes("@") || options.url.length > 60 ? "a string that is not a URL" : JSON.stringify(options.url);
+    throw new InvalidArgumentError(source, `url must be a URL like ${URL_FORM}, got ${got}`);
   }
   if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
-    throw new InvalidArgumentError(source, `url must start with redis:// or rediss://, got ${parsed.protocol}//`);
+    throw new InvalidArgumentError(source, `url must be a URL like ${URL_FORM}, got a ${parsed.protocol} URL`);
   }
-  const redisOptions = { maxRetriesPerRequest: 3, ...options.redisOptions };
-  if (!options.cluster) return new Redis(options.url, redisOptions);
+  if (parsed.hostname === "") throw new InvalidArgumentError(source, `url must name a host, like ${URL_FORM}`);
+  const connectTimeout =
+    checkMs(source, options.connectTimeoutMs, "connectTimeoutMs") ??
+    checkMs(source, options.redisOptions?.connectTimeout, "redisOptions.connectTimeout") ??
+    urlMs(source, parsed, "connectTimeout") ??
+    DEFAULT_CONNECT_TIMEOUT_MS;
+  const commandTimeout =
+    checkMs(source, options.commandTimeoutMs, "commandTimeoutMs") ??
+    checkMs(source, options.redisOptions?.commandTimeout, "redisOptions.commandTimeout") ??
+    urlMs(source, parsed, "commandTimeout") ??
+    DEFAULT_COMMAND_TIMEOUT_MS;
+  const timeouts: RedisTimeouts = {
+    connectTimeoutMs: connectTimeout || undefined,
+    commandTimeoutMs: commandTimeout || undefined,
+    target: `${parsed.hostname.replace(/^\[(.+)\]$/, "$1")}:${parsed.port || 6379}`,
+  };
+  const redisOptions: RedisOptions = { maxRetriesPerRequest: 3, ...options.redisOptions, connectTimeout, commandTimeout: timeouts.commandTimeoutMs };
+  // ioredis reads the URL's query as options too — as strings, and ahead of the options object: the
+  // numbers resolved above take their place.
+  let url = options.url;
+  if (parsed.searchParams.has("connectTimeout") || parsed.searchParams.has("commandTimeout")) {
+    const clean = new URL(options.url);
+    clean.searchParams.delete("connectTimeout");
+    clean.searchParams.delete("commandTimeout");
+    url = clean.toString();
+  }
+  if (!options.cluster) return { client: new Redis(url, redisOptions), timeouts };
   const nodeOptions = { ...redisOptions } as Record<string, unknown>;
   if (parsed.username) nodeOptions.username = decodeURIComponent(parsed.username);
   if (parsed.password) nodeOptions.password = decodeURIComponent(parsed.password);
   if (parsed.protocol === "rediss:") nodeOptions.tls ??= {};
-  return new Cluster([{ host: parsed.hostname, port: parsed.port ? Number(parsed.port) : 6379 }], {
+  const client = new Cluster([{ host: parsed.hostname, port: parsed.port ? Number(parsed.port) : 6379 }], {
     ...options.clusterOptions,
     redisOptions: { ...nodeOptions, ...options.clusterOptions?.redisOptions },
   });
+  return { client, timeouts };
 }

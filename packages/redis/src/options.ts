@@ -19,10 +19,28 @@ export interface RedisConnectionOptions {
    */
   cluster?: boolean;
   /**
+   * How long a client created from `url` may take to connect and become ready (TCP, TLS, AUTH and the
+   * server's first answer) before `setup()` or the first call fails with `TimeoutError`
+   * (`phase: "connect"`); ioredis's `connectTimeout` bounds the TCP part. `0`: no limit. Order: this
+   * option, then `redisOptions.connectTimeout`, then `?connectTimeout=<ms>` in the URL. A `client` you pass
+   * keeps its own settings.
+   * @default 10000
+   */
+  connectTimeoutMs?: number;
+  /**
+   * How long one command of a client created from `url` may wait for its answer (ioredis's
+   * `commandTimeout`) before the call fails with `TimeoutError` (`phase: "command"`, or `"connect"` when
+   * the command was still waiting for the connection). `0`: no limit. Order: this option, then
+   * `redisOptions.commandTimeout`, then `?commandTimeout=<ms>` in the URL. A `client` you pass keeps its own
+   * settings.
+   * @default 10000
+   */
+  commandTimeoutMs?: number;
+  /**
    * Options for the `Redis` client created from `url` (or, with `cluster: true`, for each node connection).
-   * @default { maxRetriesPerRequest: 3 } — a command fails with a typed error after three reconnection
-   * attempts instead of waiting for the server indefinitely; the client keeps reconnecting, so the next call
-   * works once the server is back.
+   * @default { maxRetriesPerRequest: 3, connectTimeout: 10000, commandTimeout: 10000 } — a command fails
+   * with a typed error after three reconnection attempts or 10 s without an answer instead of waiting for
+   * the server indefinitely; the client keeps reconnecting, so the next call works once the server is back.
    */
   redisOptions?: RedisOptions;
   /**
