@@ -4,10 +4,11 @@ import {
   ClientClosedError,
   InvalidArgumentError,
   PersistenceError,
+  timeoutError,
   toPersistenceError,
 } from "@langgraph-persist/core";
 import { MongoClient } from "mongodb";
-import type { ClientSession, Collection, Db, Document } from "mongodb";
+import type { ClientSession, Collection, Db, Document, MongoClientOptions } from "mongodb";
 import { DEFAULT_COLLECTION_PREFIX, SOURCE, validateCollectionPrefix, validateDbName } from "./keys.js";
 import type { MongoDBConnectionOptions } from "./options.js";
 import { executeWrites, type WriteModel } from "./writes.js";
@@ -88,7 +89,7 @@ export function resolveConnection(options: MongoDBConnectionOptions): ResolvedCo
   }
   if (client !== undefined && !isMongoClient(client)) throw new InvalidArgumentError(SOURCE, "`client` must be a MongoClient from the mongodb driver");
   if (url !== undefined && (typeof url !== "string" || !/^mongodb(\+srv)?:\/\//.test(url))) {
-    throw new InvalidArgumentError(SOURCE, "`url` must be a mongodb:// or mongodb+srv:// connection string");
+    throw new InvalidArgumentError(SOURCE, "`url` must be a mongodb:// or mongodb+srv:// connection string, like mongodb://[user:password@]host:27017/[database]");
   }
   const transactions = options.transactions ?? "auto";
   if (transactions !== "auto" && transactions !== true && transactions !== false) {
@@ -106,7 +107,7 @@ export function resolveConnection(options: MongoDBConnectionOptions): ResolvedCo
     resolved = client;
   } else {
     try {
-      resolved = new MongoClient(url!, options.clientOptions);
+      resolved = new MongoClient(url!, withTimeoutDefaults(url!, options.clientOptions));
     } catch (err) {
       throw new InvalidArgumentError(SOURCE, `Invalid MongoDB connection string: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
@@ -249,14 +250,83 @@ export class Connection {
   }
 }
 
+/**
+ * Timeouts of a client the adapter creates from `url`, unless the URL or `clientOptions` set them (the
+ * driver's own defaults would let a call wait 30 s for an unreachable server, and forever for a server
+ * that stops answering).
+ */
+export const TIMEOUT_DEFAULTS = {
+  /** How long an operation waits for a suitable server (covers connecting to an unreachable one). */
+  serverSelectionTimeoutMS: 10_000,
+  /** How long opening one connection (TCP, TLS, handshake) may take. */
+  connectTimeoutMS: 10_000,
+  /** How long one operation may wait for the server's answer on its socket. */
+  socketTimeoutMS: 60_000,
+} as const;
+
+/**
+ * `clientOptions` plus {@link TIMEOUT_DEFAULTS} for every timeout neither the options nor the URL's
+ * query (`?serverSelectionTimeoutMS=...`, case-insensitive, as the driver reads it) set.
+ */
+export function withTimeoutDefaults(url: string, clientOptions: MongoClientOptions | undefined): MongoClientOptions {
+  const query = url.includes("?") ? url.slice(url.indexOf("?") + 1) : "";
+  const inUrl = new Set([...new URLSearchParams(query).keys()].map((k) => k.toLowerCase()));
+  const given = new Set(Object.keys(clientOptions ?? {}).filter((k) => (clientOptions as Record<string, unknown>)[k] !== undefined).map((k) => k.toLowerCase()));
+  const out: MongoClientOptions = { ...clientOptions };
+  for (const [name, value] of Object.entries(TIMEOUT_DEFAULTS)) {
+    if (!inUrl.has(name.toLowerCase()) && !given.has(name.toLowerCase())) (out as Record<string, unknown>)[name] = value;
+  }
+  return out;
+}
+
+/** `host:port` of the servers an error names (a server selection error lists what it saw). */
+function targetOf(err: unknown): string {
+  const servers = (err as { reason?: { servers?: unknown } } | null)?.reason?.servers;
+  if (servers instanceof Map && servers.size > 0) return [...servers.keys()].join(",");
+  const named = /\b((?:\[[0-9a-f:]+\]|[\w.-]+):\d+)\b/i.exec(err instanceof Error ? err.message : "");
+  return named ? named[1] : "the server";
+}
+
+/** A driver timeout as `TimeoutError`, or `undefined`. `settings`: the client's options, for the limit that ran out. */
+function mongoTimeoutError(source: string, action: string, err: unknown, settings?: Partial<Record<"serverSelectionTimeoutMS" | "connectTimeoutMS" | "socketTimeoutMS", number>>): PersistenceError | undefined {
+  const name = err instanceof Error ? err.name : "";
+  const detail = err instanceof Error ? err.message : "";
+  if (name === "MongoServerSelectionError") {
+    // The driver's message is the last reason (a refused connection, a timed-out handshake) or the timeout itself.
+    const after = /after (\d+) ?ms/i.exec(detail);
+    return timeoutError(source, action, {
+      phase: "connect",
+      backend: "MongoDB",
+      target: targetOf(err),
+      timeoutMs: after ? Number(after[1]) : settings?.serverSelectionTimeoutMS,
+      setting: `cannot reach MongoDB: ${detail}; limits: serverSelectionTimeoutMS, connectTimeoutMS`,
+      cause: err,
+    });
+  }
+  if (name === "MongoNetworkTimeoutError" || name === "MongoOperationTimeoutError") {
+    const handshake = (err as { beforeHandshake?: unknown }).beforeHandshake === true;
+    return timeoutError(source, action, {
+      phase: handshake ? "connect" : "command",
+      backend: "MongoDB",
+      target: targetOf(err),
+      timeoutMs: handshake ? settings?.connectTimeoutMS : name === "MongoNetworkTimeoutError" ? settings?.socketTimeoutMS : undefined,
+      setting: `${handshake ? "connectTimeoutMS" : "socketTimeoutMS"}; the driver reports: ${detail}`,
+      cause: err,
+    });
+  }
+  return undefined;
+}
+
 const CLOSED_ERRORS = new Set(["MongoNotConnectedError", "MongoTopologyClosedError", "MongoClientClosedError", "MongoExpiredSessionError"]);
 
 /** Turns driver errors into the adapter's typed errors. */
-export function mapMongoError(source: string, action: string, err: unknown): PersistenceError {
+export function mapMongoError(source: string, action: string, err: unknown, client?: MongoClient): PersistenceError {
   if (err instanceof PersistenceError) return err;
   const name = err instanceof Error ? err.name : "";
   const detail = err instanceof Error ? err.message : String(err);
   if (CLOSED_ERRORS.has(name)) return new ClientClosedError(source, `${action} failed: the MongoClient is closed (${detail})`, { cause: err });
+  const timedOut = mongoTimeoutError(source, action, err, client?.options);
+  if (timedOut) return timedOut;
   if (name === "MongoServerSelectionError" || name === "MongoNetworkError" || name === "MongoNetworkTimeoutError") {
     return new BackendError(source, `${action} failed: cannot reach MongoDB (${detail})`, { cause: err });
   }

@@ -139,7 +139,7 @@ export class MongoDBSaver extends PersistSaver {
   }
 
   protected override mapError(action: string, err: unknown): PersistenceError {
-    return mapMongoError(this.source, action, err);
+    return mapMongoError(this.source, action, err, this.client);
   }
 
   private ready(): void {

@@ -146,7 +146,7 @@ export class MongoDBStore extends PersistStore {
   }
 
   protected override mapError(action: string, err: unknown): PersistenceError {
-    return mapMongoError(this.source, action, err);
+    return mapMongoError(this.source, action, err, this.client);
   }
 
   private items(): Collection<ItemDoc> {
