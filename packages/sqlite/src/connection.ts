@@ -1,3 +1,5 @@
+import { accessSync, constants as fsConstants, mkdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import type BetterSqlite3 from "better-sqlite3";
 import {
@@ -101,11 +103,12 @@ export class SqliteConnection {
       return this.db;
     }
     const filename = this.filename!;
+    if (!isMemory(filename)) prepareLocation(this.source, filename);
     let db: SqliteDatabase;
     try {
       db = new Database(filename, { timeout: this.options.busyTimeoutMs });
     } catch (err) {
-      throw mapSqliteError(this.source, `Opening ${JSON.stringify(filename)}`, err, "");
+      throw locationError(this.source, filename, err) ?? mapSqliteError(this.source, `Opening ${JSON.stringify(filename)}`, err, "");
     }
     try {
       // Reading the header here makes a corrupt or foreign file fail now, before anything else runs.
@@ -121,7 +124,7 @@ export class SqliteConnection {
       this.prepareHandle?.(db);
     } catch (err) {
       db.close();
-      throw mapSqliteError(this.source, `Opening ${JSON.stringify(filename)}`, err, "");
+      throw locationError(this.source, filename, err) ?? mapSqliteError(this.source, `Opening ${JSON.stringify(filename)}`, err, "");
     }
     this.db = db;
     return db;
@@ -209,6 +212,54 @@ export class SqliteConnection {
 
 function isMemory(filename: string): boolean {
   return filename === ":memory:";
+}
+
+/**
+ * Before a file database is opened: a directory given as the path is refused with a clear message, and
+ * missing parent directories are created (so `".data/agent.db"` works in a fresh checkout).
+ */
+function prepareLocation(source: string, filename: string): void {
+  const what = `Opening ${JSON.stringify(filename)}`;
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(filename).isDirectory();
+  } catch {
+    // Missing (or unreadable): SQLite creates or reports it.
+  }
+  if (isDirectory) {
+    throw new InvalidArgumentError(source, `${what} failed: it is a directory; give the path of a database file, e.g. ${JSON.stringify(join(filename, "agent.db"))}`);
+  }
+  const dir = dirname(resolve(filename));
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === "ENOTDIR" || code === "EEXIST") {
+      throw new InvalidArgumentError(source, `${what} failed: a part of the directory ${JSON.stringify(dir)} is a file, not a directory`, { cause: err });
+    }
+    throw new BackendError(source, `${what} failed: cannot create the directory ${JSON.stringify(dir)} (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+  }
+}
+
+/**
+ * An opening failure explained by the database's directory: SQLite creates its journal files (`-wal`,
+ * `-shm`, `-journal`) next to the database, so a directory it cannot write to fails even reads, with
+ * "unable to open database file" or "attempt to write a readonly database".
+ */
+function locationError(source: string, filename: string, err: unknown): PersistenceError | undefined {
+  const code = String((err as { code?: unknown } | null)?.code ?? "");
+  if (isMemory(filename) || !(code.startsWith("SQLITE_CANTOPEN") || code.startsWith("SQLITE_READONLY"))) return undefined;
+  const dir = dirname(resolve(filename));
+  try {
+    accessSync(dir, fsConstants.W_OK);
+    return undefined;
+  } catch {
+    return new BackendError(
+      source,
+      `Opening ${JSON.stringify(filename)} failed: the directory ${JSON.stringify(dir)} is not writable, and SQLite creates its journal files (-wal, -shm) next to the database, even to read it; make the directory writable or copy the database to one that is (${err instanceof Error ? err.message : String(err)})`,
+      { cause: err },
+    );
+  }
 }
 
 /** Maps better-sqlite3 / SQLite failures to the typed errors of core. */

@@ -89,15 +89,27 @@ describe("bad input: options and construction", () => {
     expect(() => readFileSync(file)).toThrow(/ENOENT/);
   });
 
-  it("a path in a missing directory rejects setup() with InvalidArgumentError", async () => {
-    const saver = SqliteSaver.fromConnString(join(dir, "missing", "sub", "x.db"));
+  it("a path in a missing directory: the directories are created", async () => {
+    const file = join(dir, "missing", "sub", "x.db");
+    const saver = SqliteSaver.fromConnString(file);
+    await saver.setup();
+    await writeChain(saver, "t", 1);
+    await saver.close();
+    expect(readFileSync(file).subarray(0, 15).toString()).toBe("SQLite format 3");
+    const store = new SqliteStore(join(dir, "missing", "other", "x.db"));
+    await store.setup();
+    await store.put(["a"], "k", { v: 1 });
+    expect((await store.get(["a"], "k"))?.value).toEqual({ v: 1 });
+    await store.close();
+  });
+
+  it("a path under a file (not a directory) rejects setup() with InvalidArgumentError naming the directory", async () => {
+    writeFileSync(join(dir, "plain-file"), "x");
+    const saver = SqliteSaver.fromConnString(join(dir, "plain-file", "x.db"));
     const err = await rejection(saver.setup());
     expect(err).toBeInstanceOf(InvalidArgumentError);
-    expect(err.message).toMatch(/directory of the database file does not exist/);
+    expect(err.message).toContain(JSON.stringify(join(dir, "plain-file")));
     await saver.close();
-    const store = new SqliteStore(join(dir, "missing", "x.db"));
-    expect(await rejection(store.get(["a"], "k"))).toBeInstanceOf(InvalidArgumentError);
-    await store.close();
   });
 
   it("accepts sqlite: and file: URLs as filenames", async () => {
