@@ -1,7 +1,7 @@
 import Database from "better-sqlite3";
 import { SqliteSaver, SqliteStore } from "@langgraph-persist/sqlite";
 
-export async function existingDatabase(filename = "./app.db"): Promise<boolean> {
+export async function existingDatabase(filename = "app.db"): Promise<boolean> {
   // #region existing
   const db = new Database(filename, { timeout: 5000 });
   db.pragma("journal_mode = WAL"); // your handle, your settings

@@ -2,7 +2,7 @@ import { AIMessage, HumanMessage } from "@langchain/core/messages";
 import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
 import { SqliteSaver } from "@langgraph-persist/sqlite";
 
-export async function quickstart(filename = "./agent.db"): Promise<number> {
+export async function quickstart(filename = ".data/agent.db"): Promise<number> {
   // #region quickstart
   const checkpointer = SqliteSaver.fromConnString(filename);
   await checkpointer.setup(); // creates or migrates the tables; safe to call from every process

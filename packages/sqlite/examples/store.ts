@@ -1,7 +1,7 @@
 import type { Embeddings } from "@langchain/core/embeddings";
 import { SqliteStore } from "@langgraph-persist/sqlite";
 
-export async function semanticStore(embeddings: Embeddings, filename = "./memories.db") {
+export async function semanticStore(embeddings: Embeddings, filename = ".data/memories.db") {
   // #region store
   const store = SqliteStore.fromConnString(filename, {
     index: { dims: 1536, embeddings, fields: ["text"] }, // e.g. new OpenAIEmbeddings()
