@@ -1,22 +1,30 @@
 import { afterAll, afterEach, beforeAll, describe, it } from "vitest";
 import type { Exclusion } from "./harness.js";
+import { unmetVersions, type VersionRequirement } from "./versions.js";
+
+export interface ConformanceTestOptions {
+  /** Capabilities the test needs, with whether the harness declares them. */
+  requires?: Array<[capability: string, available: boolean]>;
+  /** Versions of the installed LangChain packages the test applies to. */
+  versions?: VersionRequirement[];
+  timeout?: number;
+}
 
 /**
  * Registers one conformance test. A test is skipped only when the harness lacks a declared
- * capability (`requires`) or excludes it by exact name — never silently.
+ * capability (`requires`), the installed packages are outside its `versions`, or the harness
+ * excludes it by exact name — never silently: the reason is part of the skipped test's name.
  */
-export function conformanceTest(
-  exclusions: readonly Exclusion[] | undefined,
-  name: string,
-  fn: () => Promise<void>,
-  options: { requires?: Array<[capability: string, available: boolean]>; timeout?: number } = {},
-): void {
+export function conformanceTest(exclusions: readonly Exclusion[] | undefined, name: string, fn: () => Promise<void>, options: ConformanceTestOptions = {}): void {
   const missing = (options.requires ?? []).filter(([, ok]) => !ok).map(([c]) => c);
   const excluded = exclusions?.find((e) => e.test === name);
+  const outside = unmetVersions(options.versions);
   if (excluded) {
     it.skip(`${name} [excluded: ${excluded.reason}]`, fn);
   } else if (missing.length > 0) {
     it.skip(`${name} [capability not declared: ${missing.join(", ")}]`, fn);
+  } else if (outside.length > 0) {
+    it.skip(`${name} [${outside.join("; ")}]`, fn);
   } else {
     it(name, fn, options.timeout ?? 30_000);
   }

@@ -1,6 +1,7 @@
 export * from "./harness.js";
 export * from "./fakes.js";
-export { conformanceTest, conformanceGroup, uniqueId } from "./define.js";
+export { conformanceTest, conformanceGroup, uniqueId, type ConformanceTestOptions } from "./define.js";
+export { installedVersion, satisfies, type VersionRequirement, type VersionedPackage } from "./versions.js";
 export { runCheckpointerConformance, checkpointerGroups } from "./checkpointer/index.js";
 export { runStoreConformance, storeGroups } from "./store/index.js";
 export { runGraphConformance, graphGroups } from "./graph/index.js";

@@ -1,6 +1,6 @@
 import { expect } from "vitest";
 import { PersistenceError, type PersistSaver, type SaverCapabilities } from "@langgraph-persist/core";
-import { conformanceGroup, conformanceTest } from "../define.js";
+import { conformanceGroup, conformanceTest, type ConformanceTestOptions } from "../define.js";
 import type { SaverCreateOptions, SaverHarness } from "../harness.js";
 
 export interface SaverGroupContext {
@@ -10,7 +10,7 @@ export interface SaverGroupContext {
   fresh(options?: SaverCreateOptions): Promise<PersistSaver>;
   /** A second saver on the same data (`createPeer`, else `create`), destroyed after the test. */
   peer(options?: SaverCreateOptions): Promise<PersistSaver>;
-  test(name: string, fn: () => Promise<void>, options?: { requires?: Array<[string, boolean]>; timeout?: number }): void;
+  test(name: string, fn: () => Promise<void>, options?: ConformanceTestOptions): void;
 }
 
 /** Registers one group of checkpointer tests with per-test instance tracking. */

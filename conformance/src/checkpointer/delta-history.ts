@@ -26,7 +26,7 @@ function seedValue(seed: unknown): unknown {
 }
 
 export function deltaHistoryGroup(harness: SaverHarness): void {
-  saverGroup(harness, "getDeltaChannelHistory", ({ fresh, test }) => {
+  saverGroup(harness, "getDeltaChannelHistory", ({ fresh, peer, test }) => {
     test("getDeltaChannelHistory - is implemented by the saver, not inherited from BaseCheckpointSaver", async () => {
       const saver = await fresh();
       expect(saver.getDeltaChannelHistory).not.toBe(BaseCheckpointSaver.prototype.getDeltaChannelHistory);
@@ -103,6 +103,31 @@ export function deltaHistoryGroup(harness: SaverHarness): void {
       expect(values(onMain.ch)).toEqual([1]);
       const atFork = await saver.getDeltaChannelHistory({ config: fork1, channels: ["ch"] });
       expect(values(atFork.ch), "step 2 of the main branch is not an ancestor of the fork").toEqual([1]);
+    });
+
+    test("getDeltaChannelHistory - a checkpoint's writes come in (task_path, task_id, idx) order, strings by code point, as LangGraph applies them", async () => {
+      const saver = await fresh();
+      const chain = new ChainWriter(saver, uniqueId());
+      const c0 = await chain.step({ set: { ch: new DeltaSnapshot(["seed"]) } });
+      // Task ids sort the other way round from their task paths; "p\uFF5E" sorts before "p\u{1F600}" by code
+      // point (not by UTF-16 unit); writes without a task path come first.
+      await saver.putWrites(c0, [["ch", 5], ["ch", 6], ["other", "not ch"]], "a", "~__pregel_push, 0000000002");
+      await saver.putWrites(c0, [["ch", 4]], "b", "~__pregel_push, 0000000001");
+      await saver.putWrites(c0, [["ch", 3]], "d", "p\u{1F600}");
+      await saver.putWrites(c0, [["ch", 2]], "e", "p\uFF5E");
+      await saver.putWrites(c0, [["ch", 1]], "z");
+      const c1 = await chain.step({ clear: ["ch"] });
+      await saver.putWrites(c1, [["ch", 8]], "x", "~__pregel_push, 0000000002");
+      await saver.putWrites(c1, [["ch", 7]], "y", "~__pregel_push, 0000000001");
+      const c2 = await chain.step({ clear: ["ch"] });
+      const sharesData = harness.capabilities.multiProcess || harness.createPeer !== undefined;
+      for (const reader of sharesData ? [saver, await peer()] : [saver]) {
+        const result = await reader.getDeltaChannelHistory({ config: c2, channels: ["ch", "other"] });
+        expect(values(result.ch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+        expect(result.ch.writes.map((w) => w[0])).toEqual(["z", "e", "d", "b", "a", "a", "y", "x"]);
+        expect(seedValue(result.ch.seed)).toEqual(["seed"]);
+        expect(values(result.other)).toEqual(["not ch"]);
+      }
     });
 
     test("getDeltaChannelHistory - an empty channel list returns {}", async () => {

@@ -199,6 +199,41 @@ export function copyThreadGroup(harness: SaverHarness): void {
     );
 
     test(
+      "copyThread - keeps channel values without a version, pending_sends and the task paths that order pending writes; so does prune",
+      async () => {
+        const saver = await fresh();
+        const source = uniqueId();
+        const target = uniqueId();
+        const va = saver.getNextVersion(undefined);
+        const root = { ...makeCheckpoint({ v: 1, values: { a: "A", __pregel_tasks: [], loose: { x: [1, "y"] } }, versions: { a: va } }), pending_sends: [{ node: "n", args: 1 }] };
+        const c0 = await saver.put(threadConfig(source), root, makeMetadata(0), { a: va });
+        const child = makeCheckpoint({ values: { a: "A", only: "child" }, versions: { a: va } });
+        const c1 = await saver.put(c0, child, makeMetadata(1), {});
+        // Task ids sort the other way round from their task paths.
+        await saver.putWrites(c1, [["ch", "second"]], "a-task", "~__pregel_push, 0000000002");
+        await saver.putWrites(c1, [["ch", "first"], [INTERRUPT, "stop"]], "b-task", "~__pregel_push, 0000000001");
+        await saver.putWrites(c1, [["ch", "input"]], "z-input");
+        const writes = [
+          ["z-input", "ch", "input"],
+          ["b-task", INTERRUPT, "stop"],
+          ["b-task", "ch", "first"],
+          ["a-task", "ch", "second"],
+        ];
+        await saver.copyThread(source, target);
+        await saver.deleteThread(source);
+        expect((await saver.getTuple(threadConfig(target, "", root.id)))?.checkpoint).toEqual(root);
+        expect((await saver.getTuple(threadConfig(target, "", child.id)))?.checkpoint).toEqual(child);
+        expect((await collect(saver.list(threadConfig(target)))).map((t) => t.checkpoint)).toEqual([child, root]);
+        expect(writesOf(await saver.getTuple(threadConfig(target)))).toEqual(writes);
+        await saver.prune([target], { strategy: "keep_latest" });
+        const kept = await saver.getTuple(threadConfig(target));
+        expect(kept?.checkpoint).toEqual(child);
+        expect(writesOf(kept)).toEqual(writes);
+      },
+      { requires },
+    );
+
+    test(
       "copyThread - a missing source leaves the target empty",
       async () => {
         const saver = await fresh();

@@ -79,6 +79,11 @@ export interface StepOptions {
   set?: Record<string, unknown>;
   /** Channels that get a new version and no value (what a delta channel does between snapshots). */
   clear?: string[];
+  /**
+   * Channel values of this checkpoint alone that have no `channel_versions` entry (as LangGraph writes
+   * an empty `__pregel_tasks`); not inherited by children.
+   */
+  unversioned?: Record<string, unknown>;
   /** Extra metadata keys; `step` defaults to the checkpoint's position in the chain. */
   metadata?: Record<string, unknown>;
   /** Parent checkpoint id; defaults to the chain's head. `null` starts a new root. */
@@ -108,6 +113,7 @@ export class ChainWriter {
   head: string | undefined;
   private readonly states = new Map<string, ChannelState>();
   private readonly steps = new Map<string, number>();
+  private readonly unversioned = new Map<string, Record<string, unknown>>();
 
   constructor(
     readonly saver: PersistSaver,
@@ -127,6 +133,7 @@ export class ChainWriter {
     const next = new ChainWriter(saver, threadId, this.checkpointNs);
     for (const [k, v] of this.states) next.states.set(k, v);
     for (const [k, v] of this.steps) next.steps.set(k, v);
+    for (const [k, v] of this.unversioned) next.unversioned.set(k, v);
     next.head = this.head;
     return next;
   }
@@ -137,7 +144,7 @@ export class ChainWriter {
 
   /** The channel values a read of this checkpoint must return. */
   valuesAt(checkpointId: string): Record<string, unknown> {
-    return { ...this.states.get(checkpointId)!.values };
+    return { ...this.states.get(checkpointId)!.values, ...this.unversioned.get(checkpointId) };
   }
 
   async step(options: StepOptions = {}): Promise<RunnableConfig> {
@@ -158,12 +165,13 @@ export class ChainWriter {
       delete values[channel];
     }
     const stepNo = parent !== undefined ? (this.steps.get(parent) ?? -1) + 1 : 0;
-    const checkpoint = makeCheckpoint({ id: options.id, v: options.v, values, versions });
+    const checkpoint = makeCheckpoint({ id: options.id, v: options.v, values: { ...values, ...options.unversioned }, versions });
     const config = await this.saver.put(this.config(parent), checkpoint, makeMetadata(stepNo, options.metadata), newVersions);
     this.configs.push(config);
     this.checkpoints.set(checkpoint.id, checkpoint);
     this.states.set(checkpoint.id, { values, versions });
     this.steps.set(checkpoint.id, stepNo);
+    if (options.unversioned) this.unversioned.set(checkpoint.id, { ...options.unversioned });
     this.head = checkpoint.id;
     if (options.writes && options.writes.length > 0) {
       await this.saver.putWrites(config, options.writes, options.taskId ?? "task-1");

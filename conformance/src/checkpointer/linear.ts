@@ -327,6 +327,17 @@ export function linearStorageGroup(harness: SaverHarness): void {
       await expectAllReadBack(chain, await readers(saver, { linearStorage: SHORT }));
     });
 
+    test("linear storage - channel values without a version stay with their own checkpoint, by getTuple and by listings that reuse decoded chains", async () => {
+      const saver = await fresh({ linearStorage: SHORT });
+      const chain = new ChainWriter(saver, uniqueId());
+      for (let i = 0; i < 9; i++) {
+        // Growing arrays without a version (as `log`) are values like any other: never deltas of each other.
+        const unversioned = i % 3 === 2 ? undefined : { __pregel_tasks: [], log: Array.from({ length: i + 1 }, (_, k) => m(k)), note: `n${i}` };
+        await chain.step({ set: { messages: Array.from({ length: i + 1 }, (_, k) => m(k)) }, unversioned });
+      }
+      await expectAllReadBack(chain, await readers(saver, { linearStorage: SHORT }, undefined));
+    });
+
     test("linear storage - disabled, every version is stored whole and reads back", async () => {
       const saver = await fresh({ linearStorage: { enabled: false } });
       expect(saver.linearStorage.enabled).toBe(false);

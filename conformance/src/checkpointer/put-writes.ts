@@ -125,6 +125,38 @@ export function putWritesGroup(harness: SaverHarness): void {
       ]);
     });
 
+    test("putWrites - pendingWrites of getTuple and list are ordered by (task_path, task_id, idx), strings by code point; writes without a task path first", async () => {
+      const saver = await fresh();
+      const chain = new ChainWriter(saver, uniqueId());
+      const config = await chain.step({ set: { a: 1 } });
+      // Task ids sort the other way round from their task paths. U+FF5E (one UTF-16 unit, 0xFF5E) sorts
+      // before U+1F600 (a surrogate pair starting 0xD83D) by code point, after it by UTF-16 unit.
+      await saver.putWrites(config, [["ch", "push-2"], ["other", "push-2b"]], "a-second", "~__pregel_push, 0000000002");
+      await saver.putWrites(config, [["ch", "input"]], "z-input");
+      await saver.putWrites(config, [["ch", "astral path"]], "c-astral", "x\u{1F600}");
+      await saver.putWrites(config, [["ch", "push-1"], [INTERRUPT, "int"]], "b-first", "~__pregel_push, 0000000001");
+      await saver.putWrites(config, [["ch", "astral id"]], "t\u{1F600}", "p");
+      await saver.putWrites(config, [["ch", "bmp path"]], "d-bmp", "x\uFF5E");
+      await saver.putWrites(config, [["ch", "bmp id"]], "t\uFF5E", "p");
+      await saver.putWrites(config, [["ch", "empty path"]], "y-input", "");
+      const expected = [
+        ["y-input", "ch", "empty path"],
+        ["z-input", "ch", "input"],
+        ["t\uFF5E", "ch", "bmp id"],
+        ["t\u{1F600}", "ch", "astral id"],
+        ["d-bmp", "ch", "bmp path"],
+        ["c-astral", "ch", "astral path"],
+        ["b-first", INTERRUPT, "int"],
+        ["b-first", "ch", "push-1"],
+        ["a-second", "ch", "push-2"],
+        ["a-second", "other", "push-2b"],
+      ];
+      expect(writesOf(await saver.getTuple(config)), "getTuple").toEqual(expected);
+      expect(writesOf(await saver.getTuple(chain.config())), "getTuple of the latest").toEqual(expected);
+      expect(writesOf((await collect(saver.list(chain.config())))[0]), "list").toEqual(expected);
+      expect(writesOf((await collect(saver.list(chain.config(), { limit: 1 })))[0]), "list with a limit").toEqual(expected);
+    });
+
     test("putWrites - writes belong to one checkpoint of one namespace", async () => {
       const saver = await fresh();
       const thread = uniqueId();

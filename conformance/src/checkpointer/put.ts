@@ -44,6 +44,47 @@ export function putGroup(harness: SaverHarness): void {
       expect(tuple?.metadata).toEqual(metadata);
     });
 
+    test("put - channel values without a channel_versions entry read back as put, by getTuple and list, also when newVersions is {}", async () => {
+      const saver = await fresh();
+      const thread = uniqueId();
+      const va = saver.getNextVersion(undefined);
+      // LangGraph writes an empty __pregel_tasks this way; a caller may put any value without a version.
+      const first = makeCheckpoint({
+        values: { a: "A", __pregel_tasks: [], loose: { when: new Date(Date.UTC(2025, 0, 2)), list: [1, "two", null] }, nothing: null },
+        versions: { a: va },
+      });
+      const c1 = await saver.put(threadConfig(thread), first, makeMetadata(0), { a: va });
+      const second = makeCheckpoint({ values: { only: "unversioned", count: 0 } });
+      await saver.put(c1, second, makeMetadata(1), {});
+      const sharesData = harness.capabilities.multiProcess || harness.createPeer !== undefined;
+      for (const reader of sharesData ? [saver, await peer()] : [saver]) {
+        expect((await reader.getTuple(threadConfig(thread, "", first.id)))?.checkpoint, "getTuple of the first").toEqual(first);
+        expect((await reader.getTuple(threadConfig(thread)))?.checkpoint, "getTuple of the latest").toEqual(second);
+        expect((await collect(reader.list(threadConfig(thread)))).map((t) => t.checkpoint), "list").toEqual([second, first]);
+        const loose = (await reader.getTuple(threadConfig(thread, "", first.id)))?.checkpoint.channel_values.loose as { when: unknown };
+        expect(loose.when, "values keep their serde types").toBeInstanceOf(Date);
+      }
+    });
+
+    test("put - the pending_sends of a legacy checkpoint read back as put", async () => {
+      const saver = await fresh();
+      const thread = uniqueId();
+      const va = saver.getNextVersion(undefined);
+      const sends = [
+        { node: "worker", args: { item: "a" } },
+        { node: "worker", args: { item: "b", n: [1, 2] } },
+      ];
+      const legacy = { ...makeCheckpoint({ v: 1, values: { a: "A" }, versions: { a: va } }), pending_sends: sends };
+      const c1 = await saver.put(threadConfig(thread), legacy, makeMetadata(0), { a: va });
+      const next = { ...makeCheckpoint({ values: { a: "A" }, versions: { a: va } }), pending_sends: [] };
+      await saver.put(c1, next, makeMetadata(1), {});
+      const tuple = await saver.getTuple(threadConfig(thread, "", legacy.id));
+      expect((tuple?.checkpoint as { pending_sends?: unknown } | undefined)?.pending_sends).toEqual(sends);
+      expect(tuple?.checkpoint).toEqual(legacy);
+      expect((await saver.getTuple(threadConfig(thread)))?.checkpoint).toEqual(next);
+      expect((await collect(saver.list(threadConfig(thread)))).map((t) => t.checkpoint)).toEqual([next, legacy]);
+    });
+
     test("put - stores a snapshot: mutating the checkpoint or metadata afterwards changes nothing", async () => {
       const saver = await fresh();
       const thread = uniqueId();

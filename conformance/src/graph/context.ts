@@ -1,7 +1,7 @@
 import type { BaseMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { PersistSaver, PersistStore, PersistStoreOptions } from "@langgraph-persist/core";
-import { conformanceGroup, conformanceTest, uniqueId } from "../define.js";
+import { conformanceGroup, conformanceTest, uniqueId, type ConformanceTestOptions } from "../define.js";
 import { HashEmbeddings } from "../fakes.js";
 import type { GraphHarness } from "../harness.js";
 
@@ -19,7 +19,7 @@ export interface GraphContext {
   store(options?: PersistStoreOptions): Promise<PersistStore>;
   /** A new store with semantic search over the `text` field (64-dim hashed embeddings). */
   semanticStore(): Promise<PersistStore>;
-  test(name: string, fn: () => Promise<void>, options?: { requires?: Array<[capability: string, available: boolean]>; timeout?: number }): void;
+  test(name: string, fn: () => Promise<void>, options?: ConformanceTestOptions): void;
 }
 
 type Release = () => Promise<void>;

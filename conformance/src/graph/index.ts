@@ -1,5 +1,6 @@
 import { describe } from "vitest";
 import type { GraphHarness } from "../harness.js";
+import { deltaChannelGroup } from "./delta-channel.js";
 import { functionalGroup } from "./functional.js";
 import { historyGroup } from "./history.js";
 import { interruptsGroup } from "./interrupts.js";
@@ -20,6 +21,7 @@ export const graphGroups = {
   interrupts: interruptsGroup,
   history: historyGroup,
   parallel: parallelGroup,
+  deltaChannel: deltaChannelGroup,
   longConversation: longConversationGroup,
 } satisfies Record<string, (harness: GraphHarness) => void>;
 

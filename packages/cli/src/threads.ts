@@ -86,10 +86,10 @@ export interface ThreadCopyResult {
 
 /**
  * Copies one thread — every checkpoint of every namespace with its metadata, channel values and
- * pending writes — through the public saver API, so any backend can be the source or the target.
- * Parents are written before children, and each `put` declares as new only the channels whose
- * version differs from the parent's, exactly as LangGraph does when it runs the graph: the target's
- * blob layout (including append-only deltas) comes out as if the thread had been run there.
+ * pending writes (with their task paths) — through the public saver API, so any backend can be the
+ * source or the target. Parents are written before children, and each `put` declares as new only the
+ * channels whose version differs from the parent's, exactly as LangGraph does when it runs the graph:
+ * the target's blob layout (including append-only deltas) comes out as if the thread had been run there.
  * Checkpoints the target already holds are not rewritten; pending writes are insert-if-absent; so a
  * re-run (also after an interrupted copy) completes the thread without duplicating anything.
  */
@@ -105,8 +105,9 @@ export async function copyThreadAcross(
   const result: ThreadCopyResult = { checkpoints: 0, skipped: 0, writes: 0 };
   for (const ref of refs) {
     const config = { configurable: { thread_id: threadId, checkpoint_ns: ref.ns, checkpoint_id: ref.id } };
-    const tuple = await source.getTuple(config);
-    if (!tuple) continue; // deleted while we were copying
+    const read = await source.getTupleWithWriteKeys(config);
+    if (!read) continue; // deleted while we were copying
+    const { tuple, writeKeys } = read;
     const key = refKey(ref.ns, ref.id);
     const channelVersions = tuple.checkpoint.channel_versions ?? {};
     if (existing.has(key)) {
@@ -121,13 +122,17 @@ export async function copyThreadAcross(
       await target.put(parentConfig, tuple.checkpoint, tuple.metadata!, newVersions);
     }
     versions.set(key, channelVersions);
-    const byTask = new Map<string, PendingWrite[]>();
-    for (const [taskId, channel, value] of tuple.pendingWrites ?? []) {
-      let list = byTask.get(taskId);
-      if (!list) byTask.set(taskId, (list = []));
-      list.push([channel, value]);
-    }
-    for (const [taskId, writes] of byTask) await target.putWrites(config, writes, taskId);
+    // One putWrites per task and task path (the path orders the writes on the target as on the source);
+    // special channels (negative index) apart, so the others get back their positions 0, 1, ….
+    const byTask = new Map<string, { taskId: string; taskPath: string; writes: PendingWrite[] }>();
+    (tuple.pendingWrites ?? []).forEach(([taskId, channel, value], i) => {
+      const { taskPath, idx } = writeKeys[i];
+      const group = JSON.stringify([taskId, taskPath, idx < 0]);
+      let entry = byTask.get(group);
+      if (!entry) byTask.set(group, (entry = { taskId, taskPath, writes: [] }));
+      entry.writes.push([channel, value]);
+    });
+    for (const { taskId, taskPath, writes } of byTask.values()) await target.putWrites(config, writes, taskId, taskPath);
     result.checkpoints++;
     result.writes += tuple.pendingWrites?.length ?? 0;
     onCheckpoint(tuple.pendingWrites?.length ?? 0);

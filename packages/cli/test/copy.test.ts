@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { HumanMessage } from "@langchain/core/messages";
 import { Command } from "@langchain/langgraph";
-import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
+import { INTERRUPT, emptyCheckpoint, uuid6, type CheckpointMetadata, type CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import type { PersistSaver } from "@langgraph-persist/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { resolveBackend } from "../src/backends.js";
@@ -131,6 +131,60 @@ describe(`copy round-trips a thread with interrupts and pending writes between e
     }
   }
   for (const reason of skipped) it.skip(`pairs with ${reason}`, () => {});
+});
+
+describe(`copy keeps what put and putWrites received: values without a version, pending_sends, task paths (sqlite → ${available.map((b) => b.name).join(", ")})`, () => {
+  const from = available[0];
+  for (const to of available) {
+    it(`sqlite → ${to.name}: every checkpoint and its pending writes, in (task_path, task_id, idx) order, read back the same`, async () => {
+      const srcTag = uniqueTag();
+      const dstTag = uniqueTag();
+      const src = from.url(srcTag);
+      const dst = to.url(dstTag);
+      const threadId = `paths-${srcTag}`;
+      try {
+        const before = await withSaver(src, async (saver) => {
+          const meta = (step: number) => ({ source: "loop", step, parents: {} }) as CheckpointMetadata;
+          const va = saver.getNextVersion(undefined);
+          const root = {
+            ...emptyCheckpoint(),
+            v: 1,
+            id: uuid6(-1),
+            channel_values: { a: "A", __pregel_tasks: [], loose: { when: new Date(Date.UTC(2025, 0, 2)) } },
+            channel_versions: { a: va },
+            pending_sends: [{ node: "n", args: { x: 1 } }],
+          };
+          const c0 = await saver.put({ configurable: { thread_id: threadId, checkpoint_ns: "" } }, root, meta(0), { a: va });
+          const child = { ...emptyCheckpoint(), id: uuid6(-1), channel_values: { a: "A", only: "child" }, channel_versions: { a: va } };
+          const c1 = await saver.put(c0, child, meta(1), {});
+          // Task ids sort the other way round from their task paths.
+          await saver.putWrites(c1, [["ch", "second"], ["other", "second-b"]], "a-task", "~__pregel_push, 0000000002");
+          await saver.putWrites(c1, [["ch", "first"], [INTERRUPT, "stop"]], "b-task", "~__pregel_push, 0000000001");
+          await saver.putWrites(c1, [["ch", "input"]], "z-input");
+          const tuples = await history(saver, threadId);
+          expect(tuples.map((t) => t.checkpoint)).toEqual([root, child]);
+          expect(tuples[1].pendingWrites).toEqual([
+            ["z-input", "ch", "input"],
+            ["b-task", INTERRUPT, "stop"],
+            ["b-task", "ch", "first"],
+            ["a-task", "ch", "second"],
+            ["a-task", "other", "second-b"],
+          ]);
+          return tuples;
+        });
+        for (let run = 0; run < 2; run++) {
+          const r = await cli(["copy", "--from", src, "--to", dst, "--threads", threadId]);
+          expect(errorLines(r.stderr)).toEqual([]);
+          expect(r.code).toBe(0);
+          // A re-run adds nothing: the writes come back at the same task, path and index.
+          const after = await withSaver(dst, (saver) => history(saver, threadId));
+          expect(after, `run ${run}`).toEqual(before);
+        }
+      } finally {
+        await Promise.all([from.cleanup(srcTag), to.cleanup(dstTag)]);
+      }
+    });
+  }
 });
 
 describe("copy (SQLite files)", () => {

@@ -8,6 +8,7 @@ export * from "./blobs.js";
 export * from "./lifecycle.js";
 export * from "./saver-types.js";
 export * from "./saver.js";
+export * from "./write-order.js";
 export * from "./store.js";
 export * from "./packing.js";
 export * from "./values.js";

@@ -9,13 +9,19 @@ export interface SerializedValue {
   data: Uint8Array;
 }
 
-/** One checkpoint row. Channel values are not inside: they live in blobs, one per channel version. */
+/**
+ * One checkpoint row. Versioned channel values are not inside: they live in blobs, one per channel
+ * version. Values without a `channel_versions` entry have no blob and stay in the row.
+ */
 export interface CheckpointRecord {
   threadId: string;
   checkpointNs: string;
   checkpointId: string;
   parentCheckpointId: string | null;
-  /** The checkpoint with `channel_values` emptied, serialised. */
+  /**
+   * The checkpoint without its id, serialised. Its `channel_values` holds only the values that have no
+   * `channel_versions` entry, and is absent when there are none; other fields are kept as `put` received them.
+   */
   checkpoint: SerializedValue;
   /** The metadata, serialised with the saver's serde. */
   metadata: SerializedValue;
@@ -48,13 +54,17 @@ export interface BlobRecord {
   data: Uint8Array;
 }
 
-/** One pending write. `idx < 0` marks a special channel (error, interrupt, ...): it replaces, others insert-if-absent. */
+/**
+ * One pending write. `idx < 0` marks a special channel (error, interrupt, ...): it replaces, others
+ * insert-if-absent. A backend returns writes in any order: core sorts them by `(taskPath, taskId, idx)`.
+ */
 export interface WriteRecord {
   taskId: string;
   idx: number;
   channel: string;
   type: string;
   data: Uint8Array;
+  /** The task path `putWrites` received (`""` without one): the first key of the write order, so it must be stored and returned. */
   taskPath: string;
 }
 

@@ -35,6 +35,7 @@ import type {
 } from "./saver-types.js";
 import { validateTtlMinutes } from "./ttl.js";
 import { LinearBlobCodec, ListPage, validateLinearStorageOptions, type BlobCodec, type KnownBlobs, type KnownRefs, type LinearStorageOptions } from "./blobs.js";
+import { sortWrites } from "./write-order.js";
 
 export interface PersistSaverOptions {
   /**
@@ -52,13 +53,18 @@ export interface PersistSaverOptions {
   linearStorage?: LinearStorageOptions;
 }
 
+/** Where a pending write is stored: the task path `putWrites` received and the write's index in its task. */
+export interface PendingWriteKey {
+  taskPath: string;
+  idx: number;
+}
+
 const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder();
+const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
-function compareWrites(a: WriteRecord, b: WriteRecord): number {
-  if (a.taskId !== b.taskId) return a.taskId < b.taskId ? -1 : 1;
-  return a.idx - b.idx;
-}
+/** The fields of a checkpoint the row stores apart from the ones it rebuilds (values) or holds in columns (id). */
+const ROW_FIELDS = new Set(["v", "id", "ts", "channel_values", "channel_versions", "versions_seen"]);
 
 /**
  * The shared half of every langgraph-persist checkpointer. It validates configs, serialises
@@ -243,6 +249,22 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    return this.readTuple(config);
+  }
+
+  /**
+   * `getTuple`, plus the key of each of its `pendingWrites` (same positions): the task path and index
+   * `putWrites` stored, which a `CheckpointPendingWrite` cannot carry. For tools that copy threads between
+   * savers through the public API (`putWrites(config, writes, taskId, taskPath)` takes the path back).
+   * One read, like `getTuple`.
+   */
+  async getTupleWithWriteKeys(config: RunnableConfig): Promise<{ tuple: CheckpointTuple; writeKeys: PendingWriteKey[] } | undefined> {
+    const writeKeys: PendingWriteKey[] = [];
+    const tuple = await this.readTuple(config, writeKeys);
+    return tuple ? { tuple, writeKeys } : undefined;
+  }
+
+  private async readTuple(config: RunnableConfig, writeKeys?: PendingWriteKey[]): Promise<CheckpointTuple | undefined> {
     const threadId = this.threadIdOf(config, false, "getTuple");
     if (threadId === undefined) return undefined;
     const ns = this.namespaceOf(config) ?? "";
@@ -250,7 +272,7 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     const known = this.blobCodec.knownBlobs(threadId, ns);
     const stored = await this.run("getTuple", () => this._getCheckpoint(threadId, ns, checkpointId, known?.refs));
     try {
-      return stored ? await this.toTuple(stored, known, true) : undefined;
+      return stored ? await this.toTuple(stored, known, true, undefined, writeKeys) : undefined;
     } catch (err) {
       throw reissue(err, this.source);
     }
@@ -312,6 +334,12 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     const copy = copyCheckpoint(checkpoint);
     const values = copy.channel_values;
     copy.channel_values = {};
+    // Values without a channel_versions entry (LangGraph's empty __pregel_tasks, or anything a caller
+    // puts without a version) have no blob to live in: the row keeps them.
+    let unversioned: Record<string, unknown> | undefined;
+    for (const channel of Object.keys(values)) {
+      if (!hasOwn(copy.channel_versions, channel) && values[channel] !== undefined) (unversioned ??= {})[channel] = values[channel];
+    }
     if (this.blobCodec.needsParent(threadId, checkpointNs, parentCheckpointId)) {
       // The codec needs to know which blobs the parent's channels live in (delta chains); only a
       // saver that neither wrote nor read the parent pays this extra read.
@@ -323,10 +351,15 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
       }
     }
     const blobs = await this.blobCodec.encode({ threadId, checkpointNs, checkpointId, parentCheckpointId, checkpoint: copy, values, newVersions: newVersions ?? {} });
-    // The row already holds the id, and the values live in blobs: neither is stored twice.
-    const stored: Partial<Checkpoint> = { ...copy };
+    // The row already holds the id, and versioned values live in blobs: neither is stored twice. Fields
+    // of the checkpoint that copyCheckpoint leaves out (the legacy pending_sends, ...) are kept as given.
+    const stored: Record<string, unknown> = { ...copy };
     delete stored.channel_values;
     if (stored.id === checkpointId || String(stored.id) === checkpointId) delete stored.id; // a numeric id reads back as its string
+    for (const key of Object.keys(checkpoint)) {
+      if (!ROW_FIELDS.has(key) && (checkpoint as unknown as Record<string, unknown>)[key] !== undefined) stored[key] = (checkpoint as unknown as Record<string, unknown>)[key];
+    }
+    if (unversioned) stored.channel_values = unversioned;
     const [serCheckpoint, serMetadata] = await Promise.all([this.serialize(stored), this.serialize(metadata ?? {})]);
     const runId = (metadata as Record<string, unknown> | undefined)?.run_id;
     const metadataJson = this.jsonText(serMetadata, metadata ?? {});
@@ -505,18 +538,25 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     return this.serde.loadsTyped(metadata.type, metadata.data);
   }
 
-  /** Rebuilds a LangGraph `CheckpointTuple` from stored records. */
-  protected async toTuple(stored: StoredCheckpoint, known?: KnownBlobs, tips = false, page?: ListPage): Promise<CheckpointTuple> {
+  /**
+   * Rebuilds a LangGraph `CheckpointTuple` from stored records. Pending writes come in
+   * `(task_path, task_id, idx)` order (see `sortWrites`); `writeKeys`, when given, receives each one's
+   * task path and index in that order.
+   */
+  protected async toTuple(stored: StoredCheckpoint, known?: KnownBlobs, tips = false, page?: ListPage, writeKeys?: PendingWriteKey[]): Promise<CheckpointTuple> {
     const { record } = stored;
     const checkpoint = (await this.serde.loadsTyped(record.checkpoint.type, record.checkpoint.data)) as Checkpoint;
     checkpoint.id ??= record.checkpointId;
+    const writes = sortWrites(stored.writes);
+    if (writeKeys) for (const w of writes) writeKeys.push({ taskPath: w.taskPath ?? "", idx: w.idx });
     const [metadata, channelValues, pendingWrites] = await Promise.all([
       this.loadMetadata(record.metadata, record.metadataJson) as Promise<CheckpointMetadata>,
       this.blobCodec.decode(record, stored.blobs, checkpoint.channel_versions ?? {}, { known, tips, page }),
-      Promise.all(
-        [...stored.writes].sort(compareWrites).map(async (w): Promise<CheckpointPendingWrite> => [w.taskId, w.channel, await this.serde.loadsTyped(w.type, w.data)]),
-      ),
+      Promise.all(writes.map(async (w): Promise<CheckpointPendingWrite> => [w.taskId, w.channel, await this.serde.loadsTyped(w.type, w.data)])),
     ]);
+    // The row holds the values that have no version (only when there are any); blobs hold the others.
+    const unversioned = checkpoint.channel_values as Record<string, unknown> | undefined;
+    if (unversioned) for (const channel of Object.keys(unversioned)) if (!hasOwn(channelValues, channel)) channelValues[channel] = unversioned[channel];
     checkpoint.channel_values = channelValues;
     checkpoint.channel_versions ??= {};
     checkpoint.versions_seen ??= {};
@@ -536,7 +576,7 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
   /** Checkpoints older than format v4 kept pending sends in the parent's TASKS writes: move them into the channel, as upstream does. */
   private async migratePendingSends(checkpoint: Checkpoint, record: CheckpointRecord): Promise<void> {
     const writes = await this.run("getTuple", () => this._getWrites(record.threadId, record.checkpointNs, record.parentCheckpointId!));
-    const sends = await Promise.all(writes.filter((w) => w.channel === TASKS).sort(compareWrites).map((w) => this.serde.loadsTyped(w.type, w.data)));
+    const sends = await Promise.all(sortWrites(writes.filter((w) => w.channel === TASKS)).map((w) => this.serde.loadsTyped(w.type, w.data)));
     (checkpoint.channel_values as Record<string, unknown>)[TASKS] = sends;
     const versions = Object.values(checkpoint.channel_versions);
     (checkpoint.channel_versions as Record<string, string | number>)[TASKS] = versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);

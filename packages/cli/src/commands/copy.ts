@@ -34,8 +34,8 @@ Options:
   --verbose              stack traces on errors
 
 Preserved: thread and checkpoint ids, parent links, namespaces, checkpoint timestamps (ts) and
-metadata, channel values and versions, pending writes (including interrupts and errors) in task order;
-store namespaces, keys and values. Not readable through the public store API, so not carried over:
+metadata, channel values (also those without a version) and versions, pending writes (including
+interrupts and errors) with their task paths and order; store namespaces, keys and values. Not readable through the public store API, so not carried over:
 item createdAt/updatedAt (the target sets them to the copy time) and per-item TTL (use --ttl).`;
 
 interface CopySummary {
