@@ -2,9 +2,21 @@ import { expect } from "vitest";
 import { InvalidArgumentError, InvalidNamespaceError, type PersistStore } from "@langgraph-persist/core";
 import type { Operation } from "@langchain/langgraph-checkpoint";
 import type { StoreHarness } from "../harness.js";
-import { expectRejection, storeGroup } from "./support.js";
+import { BAD_LABELS, expectInvalidNamespace, expectRejection, storeGroup } from "./support.js";
 
 const asValue = (v: unknown) => v as Record<string, unknown>;
+
+/** One operation of each kind `batch()` takes, addressing `namespace` (a match path for listNamespaces). */
+function opsOn(namespace: string[]): Array<[kind: string, op: Operation]> {
+  return [
+    ["get", { namespace, key: "k" }],
+    ["search", { namespacePrefix: namespace, limit: 10, offset: 0 }],
+    ["put", { namespace, key: "k", value: { v: 0 } }],
+    ["delete", { namespace, key: "k", value: null }],
+    ["listNamespaces prefix", { matchConditions: [{ matchType: "prefix", path: namespace }], limit: 100, offset: 0 }],
+    ["listNamespaces suffix", { matchConditions: [{ matchType: "suffix", path: namespace }], limit: 100, offset: 0 }],
+  ];
+}
 
 export function badInputGroup(harness: StoreHarness): void {
   storeGroup("store: bad input", harness, ({ store: fresh, root: newRoot, test }) => {
@@ -69,6 +81,65 @@ export function badInputGroup(harness: StoreHarness): void {
     test("bad input - a search with a non-string query rejects with InvalidArgumentError", async () => {
       const store = await fresh();
       await expectRejection(() => store.search([newRoot()], { query: 42 as unknown as string }), InvalidArgumentError);
+    });
+
+    test("bad input - batch() refuses a get, search, put, delete or listNamespaces with a ':', NUL, '.', empty or non-string label, writing nothing", async () => {
+      const store = await fresh();
+      const root = newRoot();
+      for (const [what, bad] of BAD_LABELS) {
+        for (const namespace of [[bad], [root, bad], [root, "*", bad]] as string[][]) {
+          for (const [kind, op] of opsOn(namespace)) {
+            await expectInvalidNamespace(
+              store,
+              () => store.batch([{ namespace: [root], key: "valid", value: { v: 1 } }, op, { namespace: [root, "after"], key: "k", value: { v: 2 } }]),
+              `${kind}, ${what} in ${JSON.stringify(namespace)}`,
+            );
+          }
+        }
+      }
+      expect(await store.get([root], "valid")).toBeNull();
+      expect(await store.search([root])).toEqual([]);
+    });
+
+    test("bad input - batch() refuses a put to [] or under the 'langgraph' root, writing nothing", async () => {
+      const store = await fresh();
+      const root = newRoot();
+      for (const namespace of [[], ["langgraph"], ["langgraph", root]]) {
+        await expectInvalidNamespace(
+          store,
+          () => store.batch([{ namespace: [root], key: "valid", value: { v: 1 } }, { namespace, key: "k", value: { v: 0 } }]),
+          `put to ${JSON.stringify(namespace)}`,
+        );
+      }
+      expect(await store.get([root], "valid")).toBeNull();
+      expect(await store.search([root])).toEqual([]);
+      expect(await store.search(["langgraph"])).toEqual([]);
+    });
+
+    test("bad input - batch() accepts gets, searches, deletes and listNamespaces of [] and of the 'langgraph' root", async () => {
+      const store = await fresh();
+      const root = newRoot();
+      await store.put([root], "k", { marker: root });
+      const reserved = ["langgraph", root];
+      const results = await store.batch([
+        { namespace: [], key: "k" },
+        { namespacePrefix: [], filter: { marker: root }, limit: 10, offset: 0 },
+        { namespace: [], key: "k", value: null },
+        { matchConditions: [{ matchType: "prefix", path: [] }, { matchType: "suffix", path: [root] }], limit: 100, offset: 0 },
+        { namespace: reserved, key: "k" },
+        { namespacePrefix: reserved, limit: 10, offset: 0 },
+        { namespace: reserved, key: "k", value: null },
+        { matchConditions: [{ matchType: "prefix", path: ["langgraph"] }], limit: 100, offset: 0 },
+      ]);
+      expect(results[0]).toBeNull();
+      expect((results[1] as Array<{ namespace: string[] }>).map((i) => i.namespace)).toEqual([[root]]);
+      expect(results[2]).toBeUndefined();
+      expect(results[3]).toEqual([[root]]);
+      expect(results[4]).toBeNull();
+      expect(results[5]).toEqual([]);
+      expect(results[6]).toBeUndefined();
+      expect(results[7]).toEqual([]);
+      expect((await store.get([root], "k"))?.value).toEqual({ marker: root });
     });
 
     test("bad input - a batch with one invalid operation writes nothing", async () => {

@@ -1,6 +1,6 @@
 import { expect } from "vitest";
-import { PersistenceError, type PersistStore, type PersistStoreOptions } from "@langgraph-persist/core";
-import type { Item } from "@langchain/langgraph-checkpoint";
+import { InvalidNamespaceError, PersistenceError, type PersistStore, type PersistStoreOptions } from "@langgraph-persist/core";
+import { InvalidNamespaceError as UpstreamInvalidNamespaceError, type Item } from "@langchain/langgraph-checkpoint";
 import { conformanceGroup, conformanceTest, uniqueId } from "../define.js";
 import type { StoreHarness } from "../harness.js";
 
@@ -56,6 +56,43 @@ export async function expectRejection(call: () => Promise<unknown>, type: abstra
   expect(outcome.error).toBeInstanceOf(type);
   expect(outcome.error).toBeInstanceOf(PersistenceError);
   return outcome.error as Error;
+}
+
+/**
+ * The namespace rule, equal to upstream's `validateNamespace` (@langchain/langgraph-checkpoint): every
+ * label is a string, non-empty, without '.', ':' or NUL. `put` (and a put in `batch()`) also refuses the
+ * empty namespace and the reserved root label `langgraph`; get, search, delete and the listNamespaces
+ * prefix and suffix accept both (upstream's `{ allowEmpty: true, allowReservedRoot: true }`).
+ * These are the labels every operation refuses.
+ */
+export const BAD_LABELS: ReadonlyArray<[what: string, label: unknown]> = [
+  ["':'", "a:b"],
+  ["':' alone", ":"],
+  ["NUL", "a\u0000b"],
+  ["'.'", "a.b"],
+  ["an empty label", ""],
+  ["a non-string label", 7],
+  ["a null label", null],
+];
+
+/**
+ * Asserts that `call` rejects with the store's `InvalidNamespaceError`: an instance of upstream's
+ * `InvalidNamespaceError` (what code written against the official stores catches) and of our
+ * `PersistenceError`, raised under the store's own package name (`source` and the `[source] ` prefix).
+ */
+export async function expectInvalidNamespace(store: PersistStore, call: () => Promise<unknown>, context?: string): Promise<Error> {
+  try {
+    const err = await expectRejection(call, InvalidNamespaceError);
+    expect(err).toBeInstanceOf(UpstreamInvalidNamespaceError);
+    expect(err.name).toBe("InvalidNamespaceError");
+    const source = (store as unknown as { source: string }).source;
+    expect((err as PersistenceError).source).toBe(source);
+    expect(err.message.startsWith(`[${source}] `), err.message).toBe(true);
+    return err;
+  } catch (failure) {
+    if (context !== undefined && failure instanceof Error) failure.message = `${context}: ${failure.message}`;
+    throw failure;
+  }
 }
 
 function safeJson(v: unknown): string {

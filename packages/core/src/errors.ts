@@ -1,7 +1,12 @@
+import { InvalidNamespaceError as UpstreamInvalidNamespaceError } from "@langchain/langgraph-checkpoint";
+
 /**
  * Every error thrown by a langgraph-persist adapter is a `PersistenceError`, so callers can catch
  * the whole family with one `instanceof` while still telling the causes apart by subclass.
  * Messages are prefixed with the package that raised them.
+ *
+ * `InvalidNamespaceError` extends upstream's class instead (see there); `instanceof PersistenceError`
+ * still recognises it, and so does {@link isPersistenceError}.
  */
 export class PersistenceError extends Error {
   override name = "PersistenceError";
@@ -12,11 +17,54 @@ export class PersistenceError extends Error {
     super(`[${source}] ${message}`, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.source = source;
   }
+
+  /**
+   * Ordinary `instanceof`, plus: `x instanceof PersistenceError` is true for our `InvalidNamespaceError`,
+   * whose prototype chain is upstream's. Subclasses (`x instanceof BackendError`) are not affected.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    return this === PersistenceError && value instanceof InvalidNamespaceError;
+  }
 }
 
-/** A namespace (or namespace prefix) that breaks the namespace rules. */
-export class InvalidNamespaceError extends PersistenceError {
+/**
+ * A namespace (or namespace prefix, or listNamespaces match path) that breaks the namespace rules.
+ *
+ * It extends upstream's `InvalidNamespaceError` from `@langchain/langgraph-checkpoint`, so code written
+ * against the official stores (`e instanceof InvalidNamespaceError` with upstream's import) catches it,
+ * and it is still `instanceof PersistenceError` with the same `source`, `cause` and `[source] ` message
+ * prefix as every other error of this package.
+ */
+export class InvalidNamespaceError extends UpstreamInvalidNamespaceError {
   override name = "InvalidNamespaceError";
+  /** Package that raised the error, e.g. `@langgraph-persist/postgres`. */
+  readonly source: string;
+
+  constructor(source: string, message: string, options?: { cause?: unknown }) {
+    super(`[${source}] ${message}`);
+    this.source = source;
+    if (options?.cause !== undefined) {
+      Object.defineProperty(this, "cause", { value: options.cause, writable: true, configurable: true, enumerable: false });
+    }
+  }
+}
+
+/**
+ * True for every error a langgraph-persist package raises: a `PersistenceError` or our
+ * `InvalidNamespaceError` (which extends upstream's class). The same test as `instanceof PersistenceError`,
+ * as a type guard that narrows to both.
+ *
+ * @example
+ * try {
+ *   await store.put(namespace, key, value);
+ * } catch (e) {
+ *   if (isPersistenceError(e)) console.error(e.source, e.message);
+ *   else throw e;
+ * }
+ */
+export function isPersistenceError(err: unknown): err is PersistenceError | InvalidNamespaceError {
+  return err instanceof PersistenceError;
 }
 
 /** A store filter that uses an unknown operator or a malformed operand. */
@@ -112,9 +160,12 @@ export class CapabilityError extends PersistenceError {
   override name = "CapabilityError";
 }
 
-/** Wraps anything that is not already a `PersistenceError` into a `BackendError`. */
+/**
+ * Wraps anything that is not already one of our errors (a `PersistenceError` or our
+ * `InvalidNamespaceError`) into a `BackendError`.
+ */
 export function toPersistenceError(source: string, action: string, err: unknown): PersistenceError {
-  if (err instanceof PersistenceError) return err;
+  if (isPersistenceError(err)) return err as PersistenceError;
   return new BackendError(source, `${action} failed: ${describeCause(err)}`, { cause: err });
 }
 
@@ -139,8 +190,8 @@ export function describeCause(err: unknown): string {
  * message prefix names the adapter the caller used. Other errors pass through unchanged.
  */
 export function reissue(err: unknown, source: string): unknown {
-  if (!(err instanceof PersistenceError) || err.source === source) return err;
-  const Ctor = err.constructor as new (s: string, m: string, o?: { cause?: unknown }) => PersistenceError;
+  if (!isPersistenceError(err) || err.source === source) return err;
+  const Ctor = err.constructor as new (s: string, m: string, o?: { cause?: unknown }) => PersistenceError | InvalidNamespaceError;
   // The same error under another name: its cause (if any) stays the cause, and its stack (where core
   // raised it) is kept. Making the original the cause would only repeat the message.
   const again = new Ctor(source, err.message.replace(/^\[[^\]]+\] /, ""), err.cause !== undefined ? { cause: err.cause } : undefined);

@@ -2,47 +2,74 @@ import { InvalidNamespaceError } from "./errors.js";
 
 /**
  * Namespaces are stored as their labels joined by `.`. Labels may not contain `.` (the LangGraph rule),
- * so the encoding is injective: no label content — `:`, `%`, `_`, `*`, `\`, newlines — can make two
+ * so the encoding is injective: no label content — `%`, `_`, `*`, `\`, newlines — can make two
  * namespaces collide, and a segment-boundary prefix match is a plain string comparison.
  */
 export const NAMESPACE_SEPARATOR = ".";
 
 const SOURCE = "@langgraph-persist/core";
 
-function checkLabels(namespace: unknown, what: string, source: string): asserts namespace is string[] {
+/**
+ * Which of the two namespace-wide restrictions a check lifts; the label rule always applies. The
+ * same options as upstream's `validateNamespace` in `@langchain/langgraph-checkpoint`.
+ */
+export interface NamespaceRuleOptions {
+  /** Accept `[]`: for reads and deletes, where `[]` means "every namespace" or addresses nothing. */
+  allowEmpty?: boolean;
+  /** Accept `langgraph` as the first label, which only `put` reserves. */
+  allowReservedRoot?: boolean;
+}
+
+/** The rule for get, search, delete and the listNamespaces prefix and suffix. */
+export const READ_NAMESPACE_RULE: Readonly<NamespaceRuleOptions> = Object.freeze({ allowEmpty: true, allowReservedRoot: true });
+
+/**
+ * The namespace rule, equal to upstream's `validateNamespace` (`@langchain/langgraph-checkpoint` 1.2):
+ * a namespace is an array of labels, each a non-empty string containing no `.`, no `:` and no NUL;
+ * it is not empty and its first label is not `langgraph`, unless `options` allow either. `put`
+ * uses the strict rule; get, search, delete and listNamespaces match paths use
+ * {@link READ_NAMESPACE_RULE}. `*` is an ordinary label here (a wildcard only in listNamespaces).
+ *
+ * @throws InvalidNamespaceError, raised under `source`.
+ */
+export function validateNamespace(namespace: unknown, source = SOURCE, options: NamespaceRuleOptions = {}): asserts namespace is string[] {
   if (!Array.isArray(namespace)) {
-    throw new InvalidNamespaceError(source, `${what} must be an array of strings, got ${typeof namespace}`);
+    throw new InvalidNamespaceError(source, `Namespace must be an array of strings, got ${typeof namespace}`);
+  }
+  if (namespace.length === 0) {
+    if (options.allowEmpty) return;
+    throw new InvalidNamespaceError(source, "Namespace cannot be empty");
   }
   for (const label of namespace) {
     if (typeof label !== "string") {
-      throw new InvalidNamespaceError(source, `${what} labels must be strings, got ${typeof label} in ${JSON.stringify(namespace)}`);
+      throw new InvalidNamespaceError(source, `Namespace labels must be strings, got ${typeof label} in ${show(namespace)}`);
     }
-    if (label === "") {
-      throw new InvalidNamespaceError(source, `${what} labels cannot be empty strings: ${JSON.stringify(namespace)}`);
-    }
-    if (label.includes(NAMESPACE_SEPARATOR)) {
-      throw new InvalidNamespaceError(source, `${what} labels cannot contain '.': ${JSON.stringify(label)}`);
-    }
+    if (label.includes(".")) throw new InvalidNamespaceError(source, `Namespace labels cannot contain '.': ${JSON.stringify(label)}`);
+    if (label.includes(":")) throw new InvalidNamespaceError(source, `Namespace labels cannot contain ':': ${JSON.stringify(label)}`);
+    if (label.includes("\u0000")) throw new InvalidNamespaceError(source, `Namespace labels cannot contain NUL: ${JSON.stringify(label)}`);
+    if (label === "") throw new InvalidNamespaceError(source, `Namespace labels cannot be empty strings: ${show(namespace)}`);
+  }
+  if (namespace[0] === "langgraph" && !options.allowReservedRoot) {
+    throw new InvalidNamespaceError(source, `Root label for namespace cannot be "langgraph": ${show(namespace)}`);
   }
 }
 
-/** Validates a namespace an item is written to or read from. */
-export function validateNamespace(namespace: unknown, source = SOURCE): asserts namespace is string[] {
-  checkLabels(namespace, "Namespace", source);
-  if (namespace.length === 0) throw new InvalidNamespaceError(source, "Namespace cannot be empty");
-  if (namespace[0] === "langgraph") {
-    throw new InvalidNamespaceError(source, `Root label for namespace cannot be "langgraph": ${JSON.stringify(namespace)}`);
-  }
-}
-
-/** Validates a search prefix (`[]` means every namespace). */
+/** Validates a search prefix (`[]` means every namespace): the read rule. */
 export function validateNamespacePrefix(prefix: unknown, source = SOURCE): asserts prefix is string[] {
-  checkLabels(prefix, "Namespace prefix", source);
+  validateNamespace(prefix, source, READ_NAMESPACE_RULE);
 }
 
-/** Validates a listNamespaces match path, where `*` is a one-segment wildcard. */
+/** Validates a listNamespaces match path, where `*` is a one-segment wildcard: the read rule. */
 export function validateMatchPath(path: unknown, source = SOURCE): asserts path is string[] {
-  checkLabels(path, "Namespace match path", source);
+  validateNamespace(path, source, READ_NAMESPACE_RULE);
+}
+
+function show(namespace: readonly unknown[]): string {
+  try {
+    return JSON.stringify(namespace);
+  } catch {
+    return String(namespace);
+  }
 }
 
 export function encodeNamespace(namespace: readonly string[]): string {

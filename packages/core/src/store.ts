@@ -11,7 +11,7 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import { InvalidArgumentError, PersistenceError, reissue, toPersistenceError } from "./errors.js";
 import { parseFilter, type FilterCondition } from "./filter.js";
-import { encodeNamespace, validateMatchPath, validateNamespace, validateNamespacePrefix, type NamespaceMatch } from "./namespace.js";
+import { READ_NAMESPACE_RULE, encodeNamespace, validateMatchPath, validateNamespace, validateNamespacePrefix, type NamespaceMatch, type NamespaceRuleOptions } from "./namespace.js";
 import { expiresAt, validateTtlConfig, validateTtlMinutes, type TtlConfig } from "./ttl.js";
 import { embedBatch, resolveIndexConfig, similarity, textsToEmbed, type DistanceType, type IndexConfig, type ResolvedIndexConfig } from "./embeddings.js";
 import { Lifecycle } from "./lifecycle.js";
@@ -182,6 +182,39 @@ export abstract class PersistStore extends BaseStore {
   }
 
   /**
+   * One item by key: `batch([{ namespace, key }])`. The namespace follows the read rule (`[]` and a
+   * `langgraph` root are allowed and find nothing); a bad label rejects with our `InvalidNamespaceError`.
+   */
+  override async get(namespace: string[], key: string): Promise<Item | null> {
+    return (await this.batch([{ namespace, key }]))[0];
+  }
+
+  /** Items under `namespacePrefix` (`[]`: every namespace): `batch([{ namespacePrefix, ... }])`. */
+  override async search(
+    namespacePrefix: string[],
+    options: { filter?: Record<string, any>; limit?: number; offset?: number; query?: string } = {},
+  ): Promise<SearchItem[]> {
+    const { filter, limit = 10, offset = 0, query } = options;
+    return (await this.batch([{ namespacePrefix, filter, limit, offset, query }]))[0];
+  }
+
+  /** Deletes one item: `batch([{ namespace, key, value: null }])`, under the read rule like `get`. */
+  override async delete(namespace: string[], key: string): Promise<void> {
+    await this.batch([{ namespace, key, value: null }]);
+  }
+
+  /** Namespaces matching `prefix` and `suffix` (`*` matches any one label), under the read rule. */
+  override async listNamespaces(
+    options: { prefix?: string[]; suffix?: string[]; maxDepth?: number; limit?: number; offset?: number } = {},
+  ): Promise<string[][]> {
+    const { prefix, suffix, maxDepth, limit = 100, offset = 0 } = options;
+    const matchConditions: NamespaceMatch[] = [];
+    if (prefix) matchConditions.push({ matchType: "prefix", path: prefix });
+    if (suffix) matchConditions.push({ matchType: "suffix", path: suffix });
+    return (await this.batch([{ matchConditions: matchConditions.length ? matchConditions : undefined, maxDepth, limit, offset }]))[0];
+  }
+
+  /**
    * `put` with an optional per-item TTL in minutes (`null` = never expires). The same validation,
    * embedding and storage as `batch([op])`, without the bookkeeping a batch of many operations needs.
    */
@@ -191,7 +224,7 @@ export abstract class PersistStore extends BaseStore {
     this.assertOpen();
     const now = Date.now();
     const plan: BatchPlan = { now, refreshOnRead: this.ttlConfig?.refreshOnRead ?? false, gets: [], searches: [], listNamespaces: [], puts: [] };
-    const json = this.checkPut(op);
+    const json = this.checkPut(op, {});
     plan.puts.push(this.preparePut(op, [...namespace], encodeNamespace(namespace), now, json));
     await this.embed(plan, [op]);
     try {
@@ -201,9 +234,13 @@ export abstract class PersistStore extends BaseStore {
     }
   }
 
-  /** Throws `InvalidArgumentError` for a put operation that cannot be stored. */
-  private checkPut(p: TtlPutOperation): string | undefined {
-    validateNamespace(p.namespace, this.source);
+  /**
+   * Throws `InvalidNamespaceError`, `InvalidArgumentError` or `SerializationError` for a put operation that
+   * cannot be stored; returns the value's JSON (`undefined` for a delete). `rule`: `{}` (strict) for a put,
+   * the read rule for a delete in `batch()` (as `delete()` has it).
+   */
+  private checkPut(p: TtlPutOperation, rule: NamespaceRuleOptions): string | undefined {
+    validateNamespace(p.namespace, this.source, rule);
     this.checkKey(p.key);
     if (p.value !== null && (typeof p.value !== "object" || Array.isArray(p.value))) {
       throw new InvalidArgumentError(this.source, `put value must be a plain object or null (delete), got ${Array.isArray(p.value) ? "an array" : typeof p.value}`);
@@ -269,7 +306,7 @@ export abstract class PersistStore extends BaseStore {
         });
       } else {
         const p = op as TtlPutOperation;
-        const json = this.checkPut(p);
+        const json = this.checkPut(p, p.value === null ? READ_NAMESPACE_RULE : {});
         const ns = encodeNamespace(p.namespace);
         const mapKey = `${ns}\u0000${p.key}`;
         putsByKey.delete(mapKey); // re-insert so the map keeps the order of the last write
@@ -331,8 +368,7 @@ export abstract class PersistStore extends BaseStore {
   }
 
   private checkReadNamespace(namespace: unknown): void {
-    validateNamespacePrefix(namespace, this.source);
-    if ((namespace as string[]).length === 0) validateNamespace(namespace, this.source);
+    validateNamespace(namespace, this.source, READ_NAMESPACE_RULE);
   }
 
   private checkKey(key: unknown): void {

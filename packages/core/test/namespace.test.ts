@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import * as upstream from "@langchain/langgraph-checkpoint";
 import {
+  READ_NAMESPACE_RULE,
   InvalidNamespaceError,
   PersistenceError,
   compareNamespaces,
@@ -21,13 +23,77 @@ describe("namespace codec", () => {
     for (const ns of namespaces) expect(decodeNamespace(encodeNamespace(ns))).toEqual(ns);
   });
 
-  it("rejects empty namespaces, empty labels, dots, non-strings and the langgraph root", () => {
-    for (const bad of [[], [""], ["a.b"], ["a", 1], ["langgraph", "x"], "a"]) {
-      expect(() => validateNamespace(bad)).toThrow(InvalidNamespaceError);
+  it("rejects empty namespaces, empty labels, '.', ':', NUL, non-strings and the langgraph root", () => {
+    for (const bad of [[], [""], ["a.b"], ["a:b"], [":"], ["a\u0000b"], ["a", 1], ["langgraph", "x"], "a"]) {
+      expect(() => validateNamespace(bad), JSON.stringify(bad)).toThrow(InvalidNamespaceError);
     }
     expect(() => validateNamespace(["a", ""])).toThrow(PersistenceError);
     expect(() => validateNamespacePrefix([])).not.toThrow();
+    expect(() => validateNamespacePrefix(["langgraph"])).not.toThrow();
     expect(() => validateNamespacePrefix(["a.b"])).toThrow(InvalidNamespaceError);
+    expect(() => validateNamespacePrefix(["a:b"])).toThrow(InvalidNamespaceError);
+    expect(() => validateNamespacePrefix(["a\u0000"])).toThrow(InvalidNamespaceError);
+  });
+
+  it("raises under the given source", () => {
+    const err = (() => {
+      try {
+        validateNamespace(["a:b"], "@x/y");
+      } catch (e) {
+        return e as InvalidNamespaceError;
+      }
+    })();
+    expect(err).toBeInstanceOf(upstream.InvalidNamespaceError);
+    expect(err?.source).toBe("@x/y");
+    expect(err?.message).toMatch(/^\[@x\/y\] Namespace labels cannot contain ':'/);
+  });
+
+  // The rule is upstream's: the same allow/refuse decision as its `validateNamespace` (exported since 1.2)
+  // for every option combination. On older versions, which lack it, this comparison is skipped.
+  const upstreamValidate = (upstream as { validateNamespace?: (ns: string[], o?: { allowEmpty?: boolean; allowReservedRoot?: boolean }) => void })
+    .validateNamespace;
+  it.skipIf(!upstreamValidate)("decides exactly as upstream's validateNamespace, for put and for reads", () => {
+    const cases: unknown[][] = [
+      [],
+      ["a"],
+      ["a", "b", "c"],
+      ["*"],
+      ["a", "*"],
+      ["langgraph"],
+      ["langgraph", "x"],
+      ["x", "langgraph"],
+      ["Langgraph"],
+      [""],
+      ["a", ""],
+      ["a.b"],
+      ["."],
+      ["a:b"],
+      [":"],
+      ["a", "b:"],
+      ["a\u0000b"],
+      ["\u0000"],
+      ["a", 1],
+      [null],
+      ["a b", "é", "日本", "a/b", "%", "_", "\\", "l1\nl2"],
+      ["langgraph", ""],
+      ["langgraph", "a:b"],
+    ];
+    const decide = (f: () => void) => {
+      try {
+        f();
+        return "allow";
+      } catch (e) {
+        expect(e).toBeInstanceOf(upstream.InvalidNamespaceError);
+        return "refuse";
+      }
+    };
+    for (const options of [{}, READ_NAMESPACE_RULE, { allowEmpty: true }, { allowReservedRoot: true }]) {
+      for (const ns of cases) {
+        const ours = decide(() => validateNamespace(ns, "@x/y", options));
+        const theirs = decide(() => upstreamValidate!(ns as string[], options));
+        expect(ours, `${JSON.stringify(ns)} with ${JSON.stringify(options)}`).toBe(theirs);
+      }
+    }
   });
 
   it("prefix matching respects segment boundaries", () => {

@@ -11,7 +11,7 @@ import {
   selectNamespaces,
   startSweeper,
   validateNamespace,
-  validateNamespacePrefix,
+  READ_NAMESPACE_RULE,
   putValueCopy,
   type BatchPlan,
   type BatchResult,
@@ -102,8 +102,7 @@ export class InMemoryStore extends PersistStore {
     const it = validKey && Array.isArray(namespace) ? this.data.get(encodeNamespace(namespace))?.get(key) : undefined;
     // Labels equal to a stored item's are valid; anything else is validated (and, when valid, a miss).
     if (it === undefined || !sameLabels(namespace, it.namespace)) {
-      validateNamespacePrefix(namespace, SOURCE);
-      if (namespace.length === 0) validateNamespace(namespace, SOURCE);
+      validateNamespace(namespace, SOURCE, READ_NAMESPACE_RULE);
       if (!validKey) throw new InvalidArgumentError(SOURCE, `Item key must be a non-empty string, got ${key === "" ? "an empty string" : typeof key}`);
       // A stored key never holds NUL (puts refuse it), so only a miss needs the check.
       if (key.includes("\u0000")) throw new InvalidArgumentError(SOURCE, "Item key cannot contain NUL characters (\\u0000)");

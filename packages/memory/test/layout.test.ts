@@ -156,7 +156,9 @@ describe("InMemoryStore get", () => {
     const store = new InMemoryStore();
     await store.put(["a", "b"], "k", { v: 1 });
     await expect(store.get(["a.b"], "k")).rejects.toBeInstanceOf(InvalidNamespaceError);
-    await expect(store.get([], "k")).rejects.toBeInstanceOf(InvalidNamespaceError);
+    await expect(store.get(["a:b"], "k")).rejects.toBeInstanceOf(InvalidNamespaceError);
+    await expect(store.get(["a\u0000b"], "k")).rejects.toBeInstanceOf(InvalidNamespaceError);
+    expect(await store.get([], "k")).toBeNull();
     await expect(store.get("a" as never, "k")).rejects.toBeInstanceOf(InvalidNamespaceError);
     await expect(store.get(["a", 1] as never, "k")).rejects.toBeInstanceOf(InvalidNamespaceError);
     await expect(store.get(["a", "b"], "")).rejects.toBeInstanceOf(InvalidArgumentError);
