@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# `pnpm test`: find or start the test databases, build, then run every suite.
-# Extra arguments go to turbo, e.g. `pnpm test --filter=@langgraph-persist/postgres`.
+# `pnpm test`: find or start the test databases, build, run every suite, then the LangGraph
+# compatibility run (scripts/compat.sh: the conformance suite on the packed packages, installed with
+# npm next to the oldest and the latest supported LangGraph).
+# Extra arguments go to turbo, e.g. `pnpm test --filter=@langgraph-persist/postgres`, and then only
+# the selected suites run (no compatibility run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -10,4 +13,7 @@ eval "$service_env"
 
 pnpm exec turbo run build
 # One package at a time: the suites share one database per backend.
-exec pnpm exec turbo run test --concurrency=1 "$@"
+pnpm exec turbo run test --concurrency=1 "$@"
+if (($# == 0)); then
+  bash scripts/compat.sh --built
+fi
