@@ -250,7 +250,7 @@ export abstract class PersistStore extends BaseStore {
     }
     if ("ttl" in p) validateTtlMinutes(p.ttl, this.source);
     // Last, so a value is only walked once everything else about the put is known to be valid.
-    return p.value === null ? undefined : storeValueJson(p.value, this.source, `put ${JSON.stringify(p.key)} in ${JSON.stringify(p.namespace)}`);
+    return p.value === null ? undefined : storeValueJson(p.value, this.source, () => `put ${JSON.stringify(p.key)} in ${JSON.stringify(p.namespace)}`);
   }
 
   /** The plan entry of a validated put: its TTL resolved against the store's default. */

@@ -20,7 +20,7 @@ const wellFormed = (s: string): boolean => (s as StringWithWellFormed).isWellFor
  * a shallow copy of it is exactly its JSON round trip and no text needed to be made. Throws
  * `SerializationError` (naming `what` and where in the value) for anything JSON cannot hold.
  */
-export function storeValueJson(value: Record<string, unknown>, source: string, what: string): string | undefined {
+export function storeValueJson(value: Record<string, unknown>, source: string, what: string | (() => string)): string | undefined {
   if (isFlatJson(value)) return undefined;
   const problem = findProblem(value, 0, new Set());
   if (problem) throw refusal(source, what, `${problem.reason}${problem.path.length > 0 ? ` at ${formatPath(problem.path)}` : ""}`);
@@ -39,8 +39,9 @@ export function storeValueJson(value: Record<string, unknown>, source: string, w
 /** A `\udXXX` escape after an even number of backslashes (an odd number would make it literal text). */
 const UNPAIRED_ESCAPE = /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/i;
 
-function refusal(source: string, what: string, reason: string, cause?: unknown): SerializationError {
-  return new SerializationError(source, `${what}: the value cannot be stored as JSON: ${reason}; nothing was written`, cause !== undefined ? { cause } : undefined);
+function refusal(source: string, what: string | (() => string), reason: string, cause?: unknown): SerializationError {
+  const subject = typeof what === "function" ? what() : what;
+  return new SerializationError(source, `${subject}: the value cannot be stored as JSON: ${reason}; nothing was written`, cause !== undefined ? { cause } : undefined);
 }
 
 /** A plain object whose own properties are all JSON primitives that read back unchanged. */
