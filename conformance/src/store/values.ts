@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { InvalidArgumentError, SerializationError } from "@langgraph-persist/core";
+import { InvalidArgumentError, MAX_VALUE_DEPTH, SerializationError } from "@langgraph-persist/core";
 import type { StoreHarness } from "../harness.js";
 import { expectRejection, storeGroup } from "./support.js";
 
@@ -57,6 +57,26 @@ export function valuesGroup(harness: StoreHarness): void {
       }
       expect((await store.get(ns, "k"))?.value, "the stored value is unchanged").toEqual({ v: 1 });
       expect((await store.search(ns)).map((i) => i.key), "no put of a rejected batch was written").toEqual(["k"]);
+    });
+
+    test("values - nesting up to MAX_VALUE_DEPTH objects and arrays round-trips on every backend; one level more is refused", async () => {
+      const store = await fresh();
+      const ns = [newRoot()];
+      // `levels` nested containers, objects and arrays alternating (both count), an object outermost.
+      const nest = (levels: number): Record<string, unknown> => {
+        let v: unknown = "leaf";
+        for (let i = levels - 1; i >= 0; i--) v = i % 2 === 0 ? { next: v } : [v];
+        return v as Record<string, unknown>;
+      };
+      const depthOf = (v: unknown): number =>
+        v !== null && typeof v === "object" ? 1 + Math.max(0, ...Object.values(v as Record<string, unknown>).map(depthOf)) : 0;
+      const atLimit = nest(MAX_VALUE_DEPTH);
+      expect(depthOf(atLimit)).toBe(MAX_VALUE_DEPTH);
+      await store.put(ns, "deep", atLimit);
+      expect((await store.get(ns, "deep"))?.value).toEqual(atLimit);
+      expect((await store.search(ns)).map((i) => i.key)).toEqual(["deep"]);
+      await expectRejection(() => store.put(ns, "deeper", { one: atLimit }), SerializationError);
+      expect(await store.get(ns, "deeper")).toBeNull();
     });
 
     test("values - a put superseded in the same batch is checked too", async () => {

@@ -7,8 +7,12 @@ import { SerializationError } from "./errors.js";
  * hold are refused with `SerializationError` before anything is written: a `BigInt`, a function, a
  * symbol, a circular reference, nesting deeper than {@link MAX_VALUE_DEPTH} levels, and strings or keys
  * with an unpaired UTF-16 surrogate (not valid Unicode, which PostgreSQL `jsonb` rejects).
+ *
+ * The depth limit is the one every backend can hold: MongoDB refuses documents nested more than 100
+ * levels (the item document and the write command around the value take some of them), so a value
+ * accepted anywhere can be stored — and copied — everywhere.
  */
-export const MAX_VALUE_DEPTH = 1000;
+export const MAX_VALUE_DEPTH = 64;
 
 type StringWithWellFormed = string & { isWellFormed(): boolean };
 

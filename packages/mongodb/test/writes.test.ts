@@ -3,6 +3,7 @@ import { BSON } from "mongodb";
 import {
   DELTA_BLOB_PREFIX,
   InvalidArgumentError,
+  MAX_VALUE_DEPTH,
   chainKey,
   matchesConditions,
   parseFilter,
@@ -530,5 +531,24 @@ describe("the evaluator used above refuses what it cannot model", () => {
   it("throws on a comparison across BSON types instead of guessing", () => {
     expect(() => evaluate({ $gt: ["$a", 1] }, { a: "x" })).toThrow(/across types/);
     expect(() => evaluate({ $eq: ["$missing", null] }, {})).toThrow(/missing/);
+  });
+});
+
+describe("store values at core's depth limit", () => {
+  // Nesting levels of a BSON document as the server counts them (the document itself is level 1).
+  const bsonDepth = (v: unknown): number =>
+    v !== null && typeof v === "object" && !(v instanceof Date) && !("_bsontype" in (v as object))
+      ? 1 + Math.max(0, ...Object.values(v as Record<string, unknown>).map(bsonDepth))
+      : 0;
+
+  it("a value nested MAX_VALUE_DEPTH levels is a document MongoDB stores (at most 100 levels)", () => {
+    let value: unknown = "leaf";
+    for (let i = MAX_VALUE_DEPTH - 1; i >= 0; i--) value = i % 2 === 0 ? { next: value } : [value];
+    const put: PreparedPut = { namespace: ["a"], ns: "a", key: "k", value: value as Record<string, unknown>, ttlMinutes: null, expiresAt: null };
+    const stored = applyPipeline({}, itemUpdate(put, NOW), ON_SERVER);
+    expect(bsonDepth(stored)).toBe(MAX_VALUE_DEPTH + 1);
+    expect(bsonDepth(stored)).toBeLessThanOrEqual(100);
+    const [model] = planStorePuts(st, [put], NOW, false);
+    expect(() => serializeStatement(model)).not.toThrow();
   });
 });
