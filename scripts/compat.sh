@@ -18,8 +18,8 @@
 # TEST_REDIS_CLUSTER_URL and TEST_MONGODB_URL that scripts/services.sh provides. Each run writes into a
 # Postgres schema, Redis key prefix or MongoDB database of its own, dropped afterwards.
 #
-# Exits non-zero when an install or the one-copy check fails, when a test fails, or when a backend
-# whose URL is set did not produce a result.
+# Exits non-zero when an install or the one-copy check fails, when a test fails, when a backend
+# whose URL is set did not produce a result, or when REQUIRE_<DB>=1 names a backend whose URL is unset.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -209,6 +209,14 @@ for var in TEST_POSTGRES_URL TEST_REDIS_URL TEST_REDIS_CLUSTER_URL TEST_MONGODB_
   [[ -n ${!var:-} ]] || unset_backends+=("$var")
 done
 ((${#unset_backends[@]} == 0)) || log "not set, so not run: ${unset_backends[*]}"
+# REQUIRE_<DB>=1 (as the test suites read it): that backend must run here, a missing URL is a failure.
+for var in "${unset_backends[@]}"; do
+  require=REQUIRE_${var#TEST_}
+  require=${require%_URL}
+  if [[ ${!require:-} == 1 || ${!require:-} == true ]]; then
+    die "$require is set but $var is not: that backend cannot be left out"
+  fi
+done
 
 with_param() { # url name=value
   if [[ $1 == *\?* ]]; then printf '%s&%s' "$1" "$2"; else printf '%s?%s' "$1" "$2"; fi
