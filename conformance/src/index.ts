@@ -1,10 +1,11 @@
 export * from "./harness.js";
 export * from "./fakes.js";
+export { localTcpServer, rejectionOf, type LocalTcpServer } from "./tcp.js";
 export { conformanceTest, conformanceGroup, uniqueId, type ConformanceTestOptions } from "./define.js";
 export { installedVersion, satisfies, type VersionRequirement, type VersionedPackage } from "./versions.js";
 export { runCheckpointerConformance, checkpointerGroups } from "./checkpointer/index.js";
 export { runStoreConformance, storeGroups } from "./store/index.js";
 export { runGraphConformance, graphGroups } from "./graph/index.js";
-export { runConformanceCli } from "./conformance-cli.js";
+export { runConformanceCli, type ConformanceCliOptions } from "./conformance-cli.js";
 export { runVitest, summarize, table, type TestOutcome, type GroupSummary } from "./runner.js";
 export { FakeMemoryChatModel, nameFromMessages } from "./fake-chat-model.js";

@@ -1,36 +1,22 @@
-import { createServer, type Server, type Socket } from "node:net";
 import { MongoClient, MongoNetworkTimeoutError } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError, InvalidArgumentError, TimeoutError } from "@langgraph-persist/core";
+import { localTcpServer, rejectionOf, type LocalTcpServer } from "@langgraph-persist/conformance";
 import { MongoDBSaver, MongoDBStore } from "../src/index.js";
 import { TIMEOUT_DEFAULTS, mapMongoError, withTimeoutDefaults } from "../src/connection.js";
 
 /** A local TCP server that accepts connections and never answers: a hung host, a dropped firewall rule. */
-let hung: Server;
-const sockets = new Set<Socket>();
+let hung: LocalTcpServer;
 let hungPort = 0;
 
 beforeAll(async () => {
-  hung = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-  });
-  hungPort = await new Promise((resolve) => hung.listen(0, "127.0.0.1", () => resolve((hung.address() as { port: number }).port)));
+  hung = await localTcpServer();
+  hungPort = hung.port;
 });
 
 afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await new Promise((resolve) => hung.close(resolve));
+  await hung.close();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  const outcome = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(outcome, "expected a rejection").toBeInstanceOf(Error);
-  return outcome as Error;
-}
 
 describe("timeouts of a client created from url", () => {
   it("defaults reach the MongoClient constructor; the URL and clientOptions win over them", async () => {
@@ -62,7 +48,7 @@ describe("timeouts of a client created from url", () => {
 
   it("setup() against a host that accepts TCP and never answers fails with TimeoutError (connect, host:port, after how long)", async () => {
     const saver = MongoDBSaver.fromConnString(`mongodb://user:secret@127.0.0.1:${hungPort}/app?serverSelectionTimeoutMS=600&connectTimeoutMS=300&directConnection=true`);
-    const err = await rejection(saver.setup());
+    const err = await rejectionOf(saver.setup());
     expect(err).toBeInstanceOf(TimeoutError);
     expect(err).toBeInstanceOf(BackendError);
     const t = err as TimeoutError;
@@ -72,7 +58,7 @@ describe("timeouts of a client created from url", () => {
     await saver.close();
 
     const store = new MongoDBStore({ url: `mongodb://127.0.0.1:${hungPort}/app?directConnection=true`, clientOptions: { serverSelectionTimeoutMS: 600, connectTimeoutMS: 300 } });
-    const storeErr = await rejection(store.setup());
+    const storeErr = await rejectionOf(store.setup());
     expect(storeErr).toBeInstanceOf(TimeoutError);
     expect((storeErr as TimeoutError).phase).toBe("connect");
     await store.close();

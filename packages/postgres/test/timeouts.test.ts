@@ -1,7 +1,7 @@
-import { createServer, type Server, type Socket } from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError, InvalidArgumentError, TimeoutError } from "@langgraph-persist/core";
+import { localTcpServer, rejectionOf, type LocalTcpServer } from "@langgraph-persist/conformance";
 import { PostgresSaver, PostgresStore } from "../src/index.js";
 
 /**
@@ -9,24 +9,14 @@ import { PostgresSaver, PostgresStore } from "../src/index.js";
  * answers (a hung host, a dropped firewall rule); `silent` completes PostgreSQL's startup handshake
  * (AuthenticationOk, ReadyForQuery) and then never answers a statement (a server that stops mid-session).
  */
-let hung: Server;
-let silent: Server;
-const sockets = new Set<Socket>();
+let hung: LocalTcpServer;
+let silent: LocalTcpServer;
 let hungPort = 0;
 let silentPort = 0;
 
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
-}
-
 beforeAll(async () => {
-  hung = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-  });
-  silent = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
+  hung = await localTcpServer();
+  silent = await localTcpServer((socket) => {
     let started = false;
     socket.on("data", () => {
       if (started) return; // every statement after the handshake goes unanswered
@@ -36,30 +26,20 @@ beforeAll(async () => {
       socket.write(Buffer.concat([auth, ready]));
     });
   });
-  hungPort = await listen(hung);
-  silentPort = await listen(silent);
+  hungPort = hung.port;
+  silentPort = silent.port;
 });
 
 afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await Promise.all([hung, silent].map((s) => new Promise((resolve) => s.close(resolve))));
+  await Promise.all([hung.close(), silent.close()]);
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  const outcome = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(outcome, "expected a rejection").toBeInstanceOf(Error);
-  return outcome as Error;
-}
 
 const url = (port: number, query = "") => `postgres://user:secret@127.0.0.1:${port}/app${query}`;
 
 describe("timeouts against a host that accepts TCP and never answers", () => {
   it("setup() of a saver fails with TimeoutError (connect, host:port, after how long)", async () => {
     const saver = new PostgresSaver(url(hungPort), { connectTimeoutMs: 300 });
-    const err = await rejection(saver.setup());
+    const err = await rejectionOf(saver.setup());
     expect(err).toBeInstanceOf(TimeoutError);
     expect(err).toBeInstanceOf(BackendError);
     const t = err as TimeoutError;
@@ -72,7 +52,7 @@ describe("timeouts against a host that accepts TCP and never answers", () => {
   it("setup() of a store fails with TimeoutError; ?connect_timeout= in the URL is honoured (seconds)", async () => {
     const store = PostgresStore.fromConnString(url(hungPort, "?connect_timeout=1"));
     expect(store.pool.options.connectionTimeoutMillis).toBe(1000);
-    const err = await rejection(store.setup());
+    const err = await rejectionOf(store.setup());
     expect(err).toBeInstanceOf(TimeoutError);
     expect([(err as TimeoutError).phase, (err as TimeoutError).timeoutMs]).toEqual(["connect", 1000]);
     await store.close();
@@ -80,13 +60,13 @@ describe("timeouts against a host that accepts TCP and never answers", () => {
 
   it("an operation after the handshake that gets no answer fails with TimeoutError (command)", async () => {
     const saver = new PostgresSaver(url(silentPort), { queryTimeoutMs: 300 });
-    const err = await rejection(saver.getTuple({ configurable: { thread_id: "t" } }));
+    const err = await rejectionOf(saver.getTuple({ configurable: { thread_id: "t" } }));
     expect(err).toBeInstanceOf(TimeoutError);
     const t = err as TimeoutError;
     expect([t.phase, t.target, t.timeoutMs]).toEqual(["command", `127.0.0.1:${silentPort}`, 300]);
     expect(t.message).toContain("getTuple failed: a command to PostgreSQL");
     const store = new PostgresStore(url(silentPort, "?query_timeout=300"));
-    const storeErr = await rejection(store.get(["ns"], "k"));
+    const storeErr = await rejectionOf(store.get(["ns"], "k"));
     expect(storeErr).toBeInstanceOf(TimeoutError);
     expect((storeErr as TimeoutError).phase).toBe("command");
     await Promise.all([saver.close(), store.close()]);
@@ -102,7 +82,7 @@ describe("timeouts against a host that accepts TCP and never answers", () => {
     const pool = new pg.Pool({ connectionString: url(hungPort), connectionTimeoutMillis: 300 });
     pool.on("error", () => {});
     const store = new PostgresStore(pool);
-    const err = await rejection(store.setup());
+    const err = await rejectionOf(store.setup());
     expect(err).toBeInstanceOf(TimeoutError);
     expect([(err as TimeoutError).phase, (err as TimeoutError).timeoutMs]).toEqual(["connect", 300]);
     await store.close();

@@ -1,7 +1,7 @@
-import { createServer, type Server, type Socket } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError, InvalidArgumentError, TimeoutError } from "@langgraph-persist/core";
+import { localTcpServer, rejectionOf, type LocalTcpServer } from "@langgraph-persist/conformance";
 import { RedisSaver, RedisStore } from "../src/index.js";
 
 /**
@@ -9,26 +9,16 @@ import { RedisSaver, RedisStore } from "../src/index.js";
  * (a hung host, a dropped firewall rule); `silent` answers the client's handshake (CLIENT SETINFO and the
  * ready check's INFO) and then never answers a command (a server that stops mid-session).
  */
-let hung: Server;
-let silent: Server;
-const sockets = new Set<Socket>();
+let hung: LocalTcpServer;
+let silent: LocalTcpServer;
 let hungPort = 0;
 let silentPort = 0;
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
-}
 
 const INFO = "# Server\r\nredis_version:7.2.0\r\nloading:0\r\n";
 
 beforeAll(async () => {
-  hung = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-  });
-  silent = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
+  hung = await localTcpServer();
+  silent = await localTcpServer((socket) => {
     let ready = false;
     socket.on("data", (chunk) => {
       for (const [, name] of chunk.toString("latin1").matchAll(/\*\d+\r\n\$\d+\r\n([^\r]*)\r\n/g)) {
@@ -40,43 +30,33 @@ beforeAll(async () => {
       }
     });
   });
-  hungPort = await listen(hung);
-  silentPort = await listen(silent);
+  hungPort = hung.port;
+  silentPort = silent.port;
 });
 
 afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await Promise.all([hung, silent].map((s) => new Promise((resolve) => s.close(resolve))));
+  await Promise.all([hung.close(), silent.close()]);
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  const outcome = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(outcome, "expected a rejection").toBeInstanceOf(Error);
-  return outcome as Error;
-}
 
 const config = { configurable: { thread_id: "t", checkpoint_ns: "" } };
 
 describe("timeouts against a host that accepts TCP and never answers", () => {
   it("setup() and a first operation of a saver fail with TimeoutError (connect, host:port, after how long)", async () => {
     const saver = RedisSaver.fromConnString(`redis://:secret@127.0.0.1:${hungPort}`, { connectTimeoutMs: 300 });
-    const err = await rejection(saver.setup());
+    const err = await rejectionOf(saver.setup());
     expect(err).toBeInstanceOf(TimeoutError);
     expect(err).toBeInstanceOf(BackendError);
     const t = err as TimeoutError;
     expect([t.phase, t.target, t.timeoutMs]).toEqual(["connect", `127.0.0.1:${hungPort}`, 300]);
     expect(t.message).toContain(`setup() failed: connecting to Redis at 127.0.0.1:${hungPort} timed out after 300 ms`);
     expect(t.message).not.toContain("secret");
-    expect(await rejection(saver.getTuple(config))).toBeInstanceOf(TimeoutError);
+    expect(await rejectionOf(saver.getTuple(config))).toBeInstanceOf(TimeoutError);
     await saver.close();
   }, 60_000);
 
   it("a store honours ?connectTimeout= in the URL", async () => {
     const store = RedisStore.fromConnString(`redis://127.0.0.1:${hungPort}/0?connectTimeout=300`);
-    const err = await rejection(store.setup());
+    const err = await rejectionOf(store.setup());
     expect(err).toBeInstanceOf(TimeoutError);
     expect([(err as TimeoutError).phase, (err as TimeoutError).timeoutMs]).toEqual(["connect", 300]);
     await store.close();
@@ -84,7 +64,7 @@ describe("timeouts against a host that accepts TCP and never answers", () => {
 
   it("a Redis Cluster client created from the URL fails setup() with TimeoutError", async () => {
     const saver = RedisSaver.fromConnString(`redis://127.0.0.1:${hungPort}`, { cluster: true, connectTimeoutMs: 300 });
-    const err = await rejection(saver.setup());
+    const err = await rejectionOf(saver.setup());
     expect(err).toBeInstanceOf(TimeoutError);
     expect([(err as TimeoutError).phase, (err as TimeoutError).target]).toEqual(["connect", `127.0.0.1:${hungPort}`]);
     expect(err.message).toContain("Redis Cluster");
@@ -93,14 +73,14 @@ describe("timeouts against a host that accepts TCP and never answers", () => {
 
   it("a command that gets no answer after the handshake fails with TimeoutError (command)", async () => {
     const saver = RedisSaver.fromConnString(`redis://127.0.0.1:${silentPort}`, { commandTimeoutMs: 300 });
-    const err = await rejection(saver.setup());
+    const err = await rejectionOf(saver.setup());
     expect(err).toBeInstanceOf(TimeoutError);
     const t = err as TimeoutError;
     expect([t.phase, t.target, t.timeoutMs]).toEqual(["command", `127.0.0.1:${silentPort}`, 300]);
     expect(t.message).toContain(`a command to Redis at 127.0.0.1:${silentPort} got no answer after 300 ms`);
     await saver.close();
     const store = RedisStore.fromConnString(`redis://127.0.0.1:${silentPort}?commandTimeout=300`);
-    const storeErr = await rejection(store.setup());
+    const storeErr = await rejectionOf(store.setup());
     expect(storeErr).toBeInstanceOf(TimeoutError);
     expect((storeErr as TimeoutError).timeoutMs).toBe(300);
     await store.close();
@@ -112,7 +92,7 @@ describe("timeouts against a host that accepts TCP and never answers", () => {
     const saver = new RedisSaver({ client, connectTimeoutMs: 5, commandTimeoutMs: 5 });
     expect(client.options.commandTimeout).toBe(300);
     expect(client.options.connectTimeout).toBe(10_000);
-    const err = await rejection(saver.setup());
+    const err = await rejectionOf(saver.setup());
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as TimeoutError).timeoutMs).toBe(300);
     await saver.close();
