@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import type { Readable } from "node:stream";
 
 /** One test result as vitest's JSON reporter reports it. */
 export interface TestOutcome {
@@ -24,6 +25,64 @@ export interface GroupSummary {
   failedTests: string[];
 }
 
+/** Counts of one finished group, reported while the run goes on. */
+export interface GroupProgress {
+  suite: string;
+  group: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+/** What `runVitest` reports while tests run (through a reporter in the vitest process). */
+export interface RunProgress {
+  /** A test file was collected; `groups` is how many groups (second-level describes) it has. */
+  onCollected?: (groups: number) => void;
+  /** A group (a second-level describe) finished. */
+  onGroup?: (group: GroupProgress) => void;
+}
+
+/**
+ * A vitest reporter (run inside the vitest process) that writes one JSON line per event to file
+ * descriptor 3, a pipe to the parent process, kept apart from the test output.
+ */
+const PROGRESS_REPORTER = `import { writeSync } from "node:fs";
+function send(message) {
+  const data = Buffer.from(JSON.stringify(message) + "\\n");
+  for (let offset = 0, tries = 0; offset < data.length && tries < 1000; ) {
+    try {
+      offset += writeSync(3, data, offset);
+    } catch (err) {
+      if (err && err.code === "EAGAIN") { tries++; continue; }
+      return;
+    }
+  }
+}
+function depth(suite) {
+  let d = 0;
+  for (let p = suite; p && p.type === "suite"; p = p.parent) d++;
+  return d;
+}
+export default class ProgressReporter {
+  onTestModuleCollected(testModule) {
+    let groups = 0;
+    for (const suite of testModule.children.allSuites()) if (depth(suite) === 2) groups++;
+    send({ type: "collected", groups });
+  }
+  onTestSuiteResult(suite) {
+    if (depth(suite) !== 2) return;
+    const counts = { passed: 0, failed: 0, skipped: 0 };
+    for (const test of suite.children.allTests()) {
+      const state = test.result().state;
+      if (state === "passed") counts.passed++;
+      else if (state === "failed") counts.failed++;
+      else counts.skipped++;
+    }
+    send({ type: "group", suite: suite.parent.name, group: suite.name, ...counts });
+  }
+}
+`;
+
 /** Resolves the vitest CLI the way the caller's project would. */
 export function resolveVitestBin(fromDir: string): string {
   const require = createRequire(join(fromDir, "noop.js"));
@@ -35,19 +94,49 @@ export function resolveVitestBin(fromDir: string): string {
 
 /**
  * Runs vitest on `files` under `root` with the JSON reporter and returns every test outcome.
- * Console output of the run goes to `log` (stderr by default).
+ * Console output of the run goes to `log` (stderr by default); `progress` hears of every collected
+ * file and every finished group while the run goes on.
  */
-export async function runVitest(root: string, files: string[], options: { env?: NodeJS.ProcessEnv; config?: string; log?: (chunk: string) => void } = {}): Promise<{ outcomes: TestOutcome[]; exitCode: number }> {
+export async function runVitest(
+  root: string,
+  files: string[],
+  options: { env?: NodeJS.ProcessEnv; config?: string; log?: (chunk: string) => void; progress?: RunProgress } = {},
+): Promise<{ outcomes: TestOutcome[]; exitCode: number }> {
   const out = mkdtempSync(join(tmpdir(), "lgp-conformance-"));
   const report = join(out, "report.json");
   const args = [resolveVitestBin(root), "run", ...files, "--reporter=json", `--outputFile=${report}`, "--reporter=dot"];
+  const progress = options.progress;
+  if (progress) {
+    const reporter = join(out, "progress-reporter.mjs");
+    writeFileSync(reporter, PROGRESS_REPORTER);
+    args.push(`--reporter=${reporter}`);
+  }
   if (options.config) args.push("--config", options.config);
   const log = options.log ?? ((c: string) => process.stderr.write(c));
   try {
     const exitCode = await new Promise<number>((resolve, reject) => {
-      const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
-      child.stdout.on("data", (d: Buffer) => log(d.toString()));
-      child.stderr.on("data", (d: Buffer) => log(d.toString()));
+      const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe", progress ? "pipe" : "ignore"] });
+      child.stdout!.on("data", (d: Buffer) => log(d.toString()));
+      child.stderr!.on("data", (d: Buffer) => log(d.toString()));
+      const events = child.stdio[3] as Readable | null;
+      if (progress && events) {
+        let pending = "";
+        events.on("data", (d: Buffer) => {
+          pending += d.toString();
+          const lines = pending.split("\n");
+          pending = lines.pop() ?? "";
+          for (const line of lines) {
+            if (line.trim() === "") continue;
+            try {
+              const event = JSON.parse(line) as { type: string; groups?: number } & GroupProgress;
+              if (event.type === "collected") progress.onCollected?.(event.groups ?? 0);
+              else if (event.type === "group") progress.onGroup?.({ suite: event.suite, group: event.group, passed: event.passed, failed: event.failed, skipped: event.skipped });
+            } catch {
+              // not a progress event: ignored
+            }
+          }
+        });
+      }
       child.on("error", reject);
       child.on("close", (code) => resolve(code ?? 1));
     });

@@ -77,10 +77,19 @@ describe("demo", () => {
 });
 
 describe("conformance", () => {
-  it("runs the suite against a backend URL and prints the table", async () => {
+  it("runs the suite against a backend URL: progress per group on stderr, the suite named once above short rows on stdout", async () => {
     const r = await cli(["conformance", "memory:", "--groups", "store"]);
-    expect(r.stdout).toMatch(/^store conformance: memory:\s+store: batch\s+\d+\s+0\s+0$/m);
+    expect(r.stdout).toMatch(/^store conformance: memory:\n\n {2}group\s+passed\s+failed\s+skipped\n/m);
+    expect(r.stdout).toMatch(/^ {2}store: batch\s+\d+\s+0\s+0$/m);
+    expect(r.stdout.match(/memory:/g)).toHaveLength(1);
     expect(r.stdout).toMatch(/^\d+ passed, 0 failed, 0 skipped$/m);
+    // Not a terminal: a line per finished group as it finishes, and the total at the end.
+    const groups = Number(/^conformance: (\d+) groups to run$/m.exec(r.stderr)?.[1]);
+    expect(groups).toBeGreaterThan(5);
+    expect(r.stderr).toMatch(/^conformance \[1\/\d+\] ✓ store: \S.* \(\d+ passed\)$/m);
+    expect(r.stderr).toMatch(/^conformance \[\d+\/\d+\] ✓ store: batch \(\d+ passed\)$/m);
+    expect(r.stderr.match(/^conformance \[\d+\/\d+\] /gm)).toHaveLength(groups);
+    expect(r.stderr).toMatch(new RegExp(`^conformance: ${groups} groups finished in [\\d.]+s \\(\\d+ passed, 0 failed, 0 skipped\\)$`, "m"));
     expect(r.code).toBe(0);
   });
 
@@ -96,7 +105,7 @@ export default { name: "module", saver: { name: "module", capabilities: new Memo
 `,
       );
       const r = await cli(["conformance", harness, "--groups", "checkpointer"]);
-      expect(r.stdout).toMatch(/^checkpointer conformance: module\s+/m);
+      expect(r.stdout).toMatch(/^checkpointer conformance: module\n/m);
       expect(r.stdout).toMatch(/^\d+ passed, 0 failed, \d+ skipped$/m);
       expect(r.code).toBe(0);
     } finally {
@@ -104,9 +113,14 @@ export default { name: "module", saver: { name: "module", capabilities: new Memo
     }
   });
 
-  it("neither a module nor a URL is a usage error", async () => {
-    const r = await cli(["conformance", "./no-such-harness.mjs"]);
+  it("a harness module that does not exist is named as such; an argument that is no path either is neither a module nor a URL", async () => {
+    for (const arg of ["./no-such-harness.mjs", "no-such-harness.ts", "harnesses/mine.js"]) {
+      const r = await cli(["conformance", arg]);
+      expect(r.code, arg).toBe(2);
+      expect(r.stderr.trim(), arg).toBe(`langgraph-persist: conformance: harness module not found: ${join(PACKAGE_ROOT, arg)}`);
+    }
+    const r = await cli(["conformance", "scratch"]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`langgraph-persist: conformance: "./no-such-harness.mjs" is neither a harness module nor a backend URL`);
+    expect(r.stderr.trim()).toMatch(/^langgraph-persist: conformance: "scratch" is neither a harness module nor a backend URL \(memory:, sqlite:/);
   });
 });

@@ -3,13 +3,14 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "../args.js";
-import { parseBackendUrl } from "../backends.js";
+import { SUPPORTED_URLS, parseBackendUrl } from "../backends.js";
 import { CliError, UsageError } from "../errors.js";
 import type { Io } from "../format.js";
 
 export const CONFORMANCE_HELP = `Usage: langgraph-persist conformance <harness-module | url> [--groups checkpointer,store,graph] [--verbose]
 
-Runs the langgraph-persist conformance suite and prints a pass/fail/skip table.
+Runs the langgraph-persist conformance suite and prints a pass/fail/skip table per suite (stdout), with
+a progress line per finished group (a counter on a terminal) on stderr.
   <harness-module>   a module exporting { name, saver?, store? } harnesses (see @langgraph-persist/conformance)
   <url>              a backend URL (sqlite:./scratch.db, postgres://…, redis://…, mongodb://…, memory:):
                      the suite runs against fresh savers and stores opened on it. It writes test data
@@ -19,7 +20,7 @@ Needs @langgraph-persist/conformance and vitest installed next to the CLI.`;
 
 const MISSING = "the conformance command needs @langgraph-persist/conformance and vitest: npm install -D @langgraph-persist/conformance vitest";
 
-type RunConformanceCli = (argv: string[], print?: (s: string) => void) => Promise<number>;
+type RunConformanceCli = (argv: string[], print?: (s: string) => void, options?: { err?: (s: string) => void; errIsTty?: boolean }) => Promise<number>;
 
 async function loadRunner(): Promise<RunConformanceCli> {
   try {
@@ -31,6 +32,11 @@ async function loadRunner(): Promise<RunConformanceCli> {
     }
     throw err;
   }
+}
+
+/** An argument meant as a file: it names a directory or has a module's extension. */
+function looksLikePath(arg: string): boolean {
+  return /[\\/]/.test(arg) || /\.(?:[cm]?[jt]s|tsx|jsx)$/i.test(arg);
 }
 
 function looksLikeUrl(arg: string): boolean {
@@ -73,12 +79,17 @@ export async function conformanceCommand(argv: string[], io: Io): Promise<number
   }
   if (positionals.length > 1) throw new UsageError(`conformance: unexpected argument ${JSON.stringify(positionals[1])}`);
   const target = positionals[0];
-  const run = await loadRunner();
   const passThrough = [...(values.groups ? ["--groups", values.groups] : []), ...(values.verbose ? ["--verbose"] : [])];
+  const streams = { err: io.err, errIsTty: io.errIsTty };
   if (!looksLikeUrl(target)) {
-    if (!existsSync(resolve(target))) throw new UsageError(`conformance: ${JSON.stringify(target)} is neither a harness module nor a backend URL`);
-    return run([resolve(target), ...passThrough], io.out);
+    if (!existsSync(resolve(target))) {
+      if (looksLikePath(target)) throw new UsageError(`conformance: harness module not found: ${resolve(target)}`);
+      throw new UsageError(`conformance: ${JSON.stringify(target)} is neither a harness module nor a backend URL (${SUPPORTED_URLS})`);
+    }
+    const run = await loadRunner();
+    return run([resolve(target), ...passThrough], io.out, streams);
   }
+  const run = await loadRunner();
   const spec = parseBackendUrl(target);
   const dir = scratchDir();
   try {
@@ -91,7 +102,7 @@ export async function conformanceCommand(argv: string[], io: Io): Promise<number
     );
     process.env.LGP_CONFORMANCE_URL = target;
     io.err(`Running the conformance suite against ${spec.display}\n`);
-    return await run([harness, ...passThrough], io.out);
+    return await run([harness, ...passThrough], io.out, streams);
   } finally {
     delete process.env.LGP_CONFORMANCE_URL;
     rmSync(dir, { recursive: true, force: true });
