@@ -1,4 +1,5 @@
-import { UsageError } from "./errors.js";
+import { createInterface } from "node:readline/promises";
+import { CliError, UsageError } from "./errors.js";
 
 /** Where a command writes: data to `out`, progress and diagnostics to `err`. */
 export interface Io {
@@ -6,13 +7,38 @@ export interface Io {
   err: (text: string) => void;
   /** Whether `err` is an interactive terminal (progress bars redraw in place only then). */
   errIsTty: boolean;
+  /** Whether stdin is an interactive terminal: destructive commands ask before they change anything only then. */
+  inIsTty: boolean;
+  /** Asks a yes/no question on the terminal; true only for an answer of y or yes. */
+  confirm: (question: string) => Promise<boolean>;
 }
 
 export const processIo: Io = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
   errIsTty: process.stderr.isTTY === true,
+  inIsTty: process.stdin.isTTY === true,
+  confirm: async (question) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return /^\s*y(es)?\s*$/i.test(await rl.question(`${question} [y/N] `));
+    } finally {
+      rl.close();
+    }
+  },
 };
+
+/**
+ * The confirmation of a destructive command: nothing to do with `--yes`; a question on a terminal
+ * (declining is an error: nothing was changed); without a terminal, a usage error asking for `--yes`.
+ * `preview` is shown (on stderr) before the question.
+ */
+export async function confirmDestructive(io: Io, options: { command: string; yes: boolean; question: string; preview?: string; nonInteractive: string }): Promise<void> {
+  if (options.yes) return;
+  if (!io.inIsTty) throw new UsageError(`${options.command}: ${options.nonInteractive}`);
+  if (options.preview) io.err(options.preview);
+  if (!(await io.confirm(options.question))) throw new CliError(`${options.command}: not confirmed; nothing was changed`);
+}
 
 /** Renders rows as an aligned text table; cells longer than `maxWidth` are shortened with an ellipsis. */
 export function table(header: string[], rows: string[][], maxWidth = 60): string {
@@ -56,23 +82,47 @@ export function preview(value: unknown, max = 60): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 
-/** Parses `90s`, `30m`, `12h`, `7d`, `2w` (or combinations like `1d12h`) into milliseconds. */
+/** Duration units by every spelling accepted. A month is 30 days, a year 365 days. */
+const UNITS: Record<string, number> = {
+  s: SECOND, sec: SECOND, secs: SECOND, second: SECOND, seconds: SECOND,
+  min: MINUTE, mins: MINUTE, minute: MINUTE, minutes: MINUTE,
+  h: HOUR, hr: HOUR, hrs: HOUR, hour: HOUR, hours: HOUR,
+  d: DAY, day: DAY, days: DAY,
+  w: 7 * DAY, wk: 7 * DAY, wks: 7 * DAY, week: 7 * DAY, weeks: 7 * DAY,
+  mo: 30 * DAY, mos: 30 * DAY, month: 30 * DAY, months: 30 * DAY,
+  y: 365 * DAY, yr: 365 * DAY, yrs: 365 * DAY, year: 365 * DAY, years: 365 * DAY,
+};
+
+const DURATION_UNITS = "s, min, h, d, w, mo or y (e.g. 30s, 15min, 12h, 7d, 2w, 3mo, 1y, 1d12h)";
+
+/**
+ * Parses `30s`, `15min`, `12h`, `7d`, `2w`, `3mo`, `1y` (or combinations like `1d12h`) into
+ * milliseconds. A bare `m` is refused: it could mean minutes or months.
+ */
 export function parseDuration(text: string): number {
-  const re = /(\d+(?:\.\d+)?)\s*([smhdw])/gy;
+  const re = /(\d+(?:\.\d+)?)\s*([a-z]*)\s*/gy;
   let total = 0;
   let pos = 0;
   const s = text.trim().toLowerCase();
+  const invalid = (why: string) => new UsageError(`invalid duration ${JSON.stringify(text)}: ${why}`);
   while (pos < s.length) {
     re.lastIndex = pos;
     const m = re.exec(s);
     if (!m) break;
-    total += Number(m[1]) * UNITS[m[2]];
+    const [, amount, unit] = m;
+    if (unit === "m") throw invalid(`"m" is ambiguous: write ${amount}min for minutes or ${amount}mo for months`);
+    if (unit === "") throw invalid(`${amount} needs a unit: ${DURATION_UNITS}`);
+    if (!Object.hasOwn(UNITS, unit)) throw invalid(`unknown unit ${JSON.stringify(unit)}: use ${DURATION_UNITS}`);
+    total += Number(amount) * UNITS[unit];
     pos = re.lastIndex;
   }
   if (s === "" || pos !== s.length || !(total > 0)) {
-    throw new UsageError(`invalid duration ${JSON.stringify(text)}: use a number with a unit s, m, h, d or w, e.g. 30d or 12h`);
+    throw invalid(`use a number with a unit ${DURATION_UNITS}`);
   }
   return total;
 }

@@ -8,7 +8,7 @@ Commands:
   demo                                   the offline memory chatbot (what \`pnpm demo\` runs)
   copy --from <url> --to <url>           copy threads and store items between backends
   inspect threads|thread|store|namespaces  look at what a backend holds (tables, or --json)
-  prune --keep-latest | --older-than <d>  retention for checkpoints
+  prune --keep-latest | --older-than <d>  retention for checkpoints (asks first; --yes in scripts, --dry-run)
   conformance <harness-module | url>     run the conformance suite
 
 Backends are addressed by URL:

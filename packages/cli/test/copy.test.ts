@@ -6,6 +6,7 @@ import { INTERRUPT, emptyCheckpoint, uuid6, type CheckpointMetadata, type Checkp
 import type { PersistSaver } from "@langgraph-persist/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { resolveBackend } from "../src/backends.js";
+import { copyCommand } from "../src/commands/copy.js";
 import { HashEmbeddings } from "../src/embeddings.js";
 import { buildAgent } from "../src/demo/agent.js";
 import { DemoChatModel } from "../src/demo/model.js";
@@ -219,7 +220,7 @@ describe("copy (SQLite files)", () => {
     expect(first.code).toBe(0);
     const s1 = JSON.parse(first.stdout);
     expect(s1.threads).toMatchObject({ threads: 2, alreadyPresent: 0, verified: true, problems: [] });
-    expect(s1.store).toEqual({ items: 5, namespaces: 4, verified: true, problems: [] });
+    expect(s1.store).toEqual({ items: 5, namespaces: 4, overwrites: [], verified: true, problems: [] });
 
     const second = await cli(["copy", "--from", src, "--to", dst, "--json"]);
     expect(second.code).toBe(0);
@@ -299,7 +300,7 @@ describe("copy (SQLite files)", () => {
     const dst = join(tmp.dir, `partial-dst-${uniqueTag()}.db`);
     await seed(src, 4);
     expect((await cli(["copy", "--from", src, "--to", dst, "--threads", "long"])).code).toBe(0);
-    const pruned = await cli(["prune", "--url", dst, "--keep-latest"]);
+    const pruned = await cli(["prune", "--url", dst, "--keep-latest", "--yes"]);
     expect(pruned.code).toBe(0);
     expect(await withSaver(dst, async (s) => (await history(s, "long")).length)).toBe(1);
     const again = await cli(["copy", "--from", src, "--to", dst, "--threads", "long", "--json"]);
@@ -325,6 +326,88 @@ describe("copy (SQLite files)", () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("thread nope not found in the source");
     expect(errorLines(r.stderr)).toEqual(["langgraph-persist: copy: 1 problem found while verifying the target (listed above)"]);
+  });
+
+  describe("a target that holds store items with other values under the same keys", () => {
+    /** A target with a thread-less store: docs/a:1 differs from the source's, docs/a:2 is the same, mine:k is only there. */
+    async function targetWithItems(file: string): Promise<void> {
+      const backend = await resolveBackend(`sqlite:${file}`);
+      try {
+        const store = await backend.openStore();
+        await store.setup();
+        await store.batch([
+          { namespace: ["docs", "a"], key: "1", value: { data: "edited on the target" } },
+          { namespace: ["docs", "a"], key: "2", value: { data: "dogs bark at night" } },
+          { namespace: ["mine"], key: "k", value: { data: "only on the target" } },
+        ]);
+      } finally {
+        await backend.close();
+      }
+    }
+
+    async function targetState(file: string): Promise<{ doc1: unknown; threads: string[] }> {
+      const backend = await resolveBackend(`sqlite:${file}`);
+      try {
+        const store = await backend.openStore();
+        const saver = await backend.openSaver();
+        await Promise.all([store.setup(), saver.setup()]);
+        return { doc1: (await store.get(["docs", "a"], "1"))?.value, threads: (await saver.listThreads()).map((t) => t.threadId).sort() };
+      } finally {
+        await backend.close();
+      }
+    }
+
+    it("without a terminal the copy writes nothing unless --yes is given; --dry-run lists what would be overwritten", async () => {
+      const src = join(tmp.dir, `over-src-${uniqueTag()}.db`);
+      const dst = join(tmp.dir, `over-dst-${uniqueTag()}.db`);
+      await seed(src, 1);
+      await targetWithItems(dst);
+
+      const refused = await cli(["copy", "--from", src, "--to", dst]);
+      expect(refused.code).toBe(2);
+      expect(errorLines(refused.stderr)).toEqual([
+        "langgraph-persist: copy: the target already holds 1 store item with another value under the same namespace and key (docs/a/1), which the copy would overwrite, and stdin is not a terminal to confirm on: add --yes to overwrite them, or --dry-run to list them",
+      ]);
+      expect(await targetState(dst)).toEqual({ doc1: { data: "edited on the target" }, threads: [] });
+
+      const dry = await cli(["copy", "--from", src, "--to", dst, "--dry-run"]);
+      expect(dry.code).toBe(0);
+      expect(dry.stdout).toContain("Would copy 5 store items in 4 namespaces, overwriting 1 item the target held with another value\n  overwrites docs/a/1\n");
+      expect(await targetState(dst)).toEqual({ doc1: { data: "edited on the target" }, threads: [] });
+
+      const yes = await cli(["copy", "--from", src, "--to", dst, "--yes", "--json"]);
+      expect(yes.code).toBe(0);
+      expect(JSON.parse(yes.stdout).store).toMatchObject({ items: 5, overwrites: ["docs/a/1"], verified: true });
+      expect(await targetState(dst)).toEqual({ doc1: { data: "the cat sat on the mat", n: 1, nested: { list: [1, "two", null] } }, threads: ["long", "short"] });
+
+      // Now the same values: nothing to overwrite, nothing to confirm.
+      const again = await cli(["copy", "--from", src, "--to", dst]);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain("Copied 5 store items in 4 namespaces\n");
+    });
+
+    it("on a terminal the copy lists the items and asks; declined, nothing is written", async () => {
+      const src = join(tmp.dir, `ask-src-${uniqueTag()}.db`);
+      const dst = join(tmp.dir, `ask-dst-${uniqueTag()}.db`);
+      await seed(src, 1);
+      await targetWithItems(dst);
+      let err = "";
+      const questions: string[] = [];
+      const io = {
+        out: () => {},
+        err: (t: string) => void (err += t),
+        errIsTty: false,
+        inIsTty: true,
+        confirm: async (q: string) => {
+          questions.push(q);
+          return false;
+        },
+      };
+      await expect(copyCommand(["--from", src, "--to", dst], io)).rejects.toThrow("copy: not confirmed; nothing was changed");
+      expect(err).toContain("The target already holds 1 store item with another value under the same namespace and key; the copy replaces it with the source's:\n  docs/a/1\n");
+      expect(questions).toEqual([`Overwrite 1 store item at ${dst}?`]);
+      expect(await targetState(dst)).toEqual({ doc1: { data: "edited on the target" }, threads: [] });
+    });
   });
 
   it("progress goes to stderr as plain lines when stderr is not a terminal, with counts and rate", async () => {

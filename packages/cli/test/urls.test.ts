@@ -59,11 +59,31 @@ describe("parseBackendUrl", () => {
 });
 
 describe("parseDuration", () => {
+  const day = 86_400_000;
   it("units and combinations", () => {
     expect(parseDuration("90s")).toBe(90_000);
-    expect(parseDuration("30m")).toBe(1_800_000);
+    expect(parseDuration("30s")).toBe(30_000);
+    expect(parseDuration("15min")).toBe(900_000);
+    expect(parseDuration("12h")).toBe(12 * 3_600_000);
+    expect(parseDuration("7d")).toBe(7 * day);
     expect(parseDuration("1d12h")).toBe(36 * 3_600_000);
-    expect(parseDuration("2w")).toBe(14 * 86_400_000);
-    for (const bad of ["", "10", "3x", "d", "0d", "1d junk"]) expect(() => parseDuration(bad), bad).toThrow(/invalid duration/);
+    expect(parseDuration("2w")).toBe(14 * day);
+    expect(parseDuration("3mo")).toBe(90 * day);
+    expect(parseDuration("1y")).toBe(365 * day);
+    expect(parseDuration("1mo2w")).toBe(44 * day);
+    expect(parseDuration("2 hours 30 minutes")).toBe(150 * 60_000);
+    expect(parseDuration("1 Month")).toBe(30 * day);
+    for (const bad of ["", "10", "3x", "d", "0d", "1d junk", "5ms", "2constructor"]) expect(() => parseDuration(bad), bad).toThrow(/invalid duration/);
+  });
+
+  it("a bare m (minutes or months?) is refused with both spellings offered", () => {
+    for (const [text, amount] of [["1m", "1"], ["30m", "30"], ["1d6m", "6"], ["2 M", "2"]]) {
+      expect(() => parseDuration(text), text).toThrow(`invalid duration ${JSON.stringify(text)}: "m" is ambiguous: write ${amount}min for minutes or ${amount}mo for months`);
+    }
+  });
+
+  it("says what is wrong: a missing or an unknown unit", () => {
+    expect(() => parseDuration("10")).toThrow('invalid duration "10": 10 needs a unit: s, min, h, d, w, mo or y (e.g. 30s, 15min, 12h, 7d, 2w, 3mo, 1y, 1d12h)');
+    expect(() => parseDuration("3x")).toThrow('invalid duration "3x": unknown unit "x": use s, min, h, d, w, mo or y');
   });
 });

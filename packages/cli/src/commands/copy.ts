@@ -5,8 +5,8 @@ import type { PersistSaver, PersistStore } from "@langgraph-persist/core";
 import { intOption, listOption, namespaceOption, parse } from "../args.js";
 import { resolveBackend, type Backend, type BackendSpec } from "../backends.js";
 import { loadIndexConfig } from "../embeddings.js";
-import { CliError, UsageError } from "../errors.js";
-import { Progress, plural, toJson, type Io } from "../format.js";
+import { CliError, UsageError, describeError } from "../errors.js";
+import { Progress, confirmDestructive, plural, toJson, type Io } from "../format.js";
 import { allThreads, checkpointRefs, copyThreadAcross, verifyThread } from "../threads.js";
 
 export const COPY_HELP = `Usage: langgraph-persist copy --from <url> --to <url> [options]
@@ -14,6 +14,9 @@ export const COPY_HELP = `Usage: langgraph-persist copy --from <url> --to <url> 
 Copies threads (every checkpoint of every namespace, with channel values and pending writes) and
 store items from one backend to another, e.g. from SQLite in development to Postgres in production.
 Safe to re-run: what the target already has is kept, nothing is duplicated. Counts are verified at the end.
+Checkpoints and pending writes already on the target are never rewritten; a store item the target holds
+under the same namespace and key with another value is overwritten: the copy lists those items and asks
+first on a terminal, and needs --yes without one (--dry-run lists them too).
 
 What is copied:
   (neither --threads nor --store)   every thread and every store item
@@ -24,7 +27,9 @@ What is copied:
 Options:
   --from <url>           source backend (not modified)
   --to <url>             target backend (its schema is created when missing)
-  --dry-run              count what would be copied; write nothing
+  --dry-run              count what would be copied (and list the store items it would overwrite); write nothing
+  --yes, -y              overwrite differing store items on the target without asking (required when
+                         stdin is not a terminal and the copy would overwrite any)
   --embeddings <spec>    index copied items for semantic search on the target: "hash", "hash:<dims>",
                          or a module exporting { dims, embeddings, fields? }
   --index-fields <f,…>   fields to embed (default: the whole value)
@@ -43,7 +48,8 @@ interface CopySummary {
   to: string;
   dryRun: boolean;
   threads?: { threads: number; checkpoints: number; alreadyPresent: number; pendingWrites: number; verified: boolean; problems: string[] };
-  store?: { items: number; namespaces: number; verified: boolean; problems: string[] };
+  /** `overwrites`: the store items (namespace/key) the target held with another value, replaced by the copy. */
+  store?: { items: number; namespaces: number; overwrites: string[]; verified: boolean; problems: string[] };
   notes: string[];
   seconds: number;
 }
@@ -69,6 +75,7 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
       store: { type: "boolean" },
       namespace: { type: "string" },
       "dry-run": { type: "boolean" },
+      yes: { type: "boolean", short: "y" },
       embeddings: { type: "string" },
       "index-fields": { type: "string" },
       ttl: { type: "string" },
@@ -106,6 +113,24 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
     }
     const summary: CopySummary = { from: source.spec.display, to: target?.spec.display ?? values.to, dryRun, notes: [], seconds: 0 };
 
+    // Store items the copy would overwrite, found before anything is written (threads are never
+    // overwritten: checkpoints the target has are kept, pending writes are insert-if-absent).
+    let overwrites: string[] = [];
+    if (doStore) {
+      const found = await findOverwrites(source, target, values.to, index, prefix, pageSize, everything);
+      overwrites = found.items;
+      if (found.note) summary.notes.push(found.note);
+      if (target && overwrites.length > 0) {
+        await confirmDestructive(io, {
+          command: "copy",
+          yes: values.yes === true,
+          nonInteractive: `the target already holds ${plural(overwrites.length, "store item")} with another value under the same namespace and key (${listSome(overwrites, 3)}), which the copy would overwrite, and stdin is not a terminal to confirm on: add --yes to overwrite them, or --dry-run to list them`,
+          preview: `The target already holds ${plural(overwrites.length, "store item")} with another value under the same namespace and key; the copy replaces ${overwrites.length === 1 ? "it" : "them"} with the source's:\n${overwrites.slice(0, 20).map((o) => `  ${o}\n`).join("")}${overwrites.length > 20 ? `  … and ${overwrites.length - 20} more\n` : ""}`,
+          question: `Overwrite ${plural(overwrites.length, "store item")} at ${target.spec.display}?`,
+        });
+      }
+    }
+
     if (doThreads) {
       const saver = await source.openSaver();
       const targetSaver = target ? await target.openSaver() : undefined;
@@ -120,7 +145,7 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
       const store = await source.openStore();
       const targetStore = target ? await target.openStore(index ? { index } : {}) : undefined;
       try {
-        summary.store = await copyStore(store, targetStore, prefix, pageSize, ttl, io);
+        summary.store = { ...(await copyStore(store, targetStore, prefix, pageSize, ttl, io)), overwrites };
       } catch (err) {
         if (!(everything && isNotSetUp(err))) throw err;
         summary.notes.push("the source has no store (it was never set up): store items skipped");
@@ -133,6 +158,68 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   } finally {
     await Promise.all([source.close(), target?.close()]);
+  }
+}
+
+const listSome = (items: string[], n: number) => (items.length > n ? `${items.slice(0, n).join(", ")}, …` : items.join(", "));
+
+const storeLabel = (item: { namespace: string[]; key: string }) => `${item.namespace.join("/")}/${item.key}`;
+
+/**
+ * The store items under `prefix` that the target holds with another value than the source (a copy
+ * would overwrite them). An empty target, the usual case, costs one read. With `--dry-run` (no
+ * `target`) the target is only read, and not at all when it does not exist yet.
+ */
+async function findOverwrites(
+  source: Backend,
+  target: Backend | undefined,
+  targetUrl: string,
+  index: Awaited<ReturnType<typeof loadIndexConfig>>,
+  prefix: string[],
+  pageSize: number,
+  everything: boolean,
+): Promise<{ items: string[]; note?: string }> {
+  let readOnly: Backend | undefined;
+  try {
+    let targetStore: PersistStore;
+    let empty: boolean;
+    if (target) {
+      targetStore = await target.openStore(index ? { index } : {});
+      await targetStore.setup();
+      empty = (await targetStore.search(prefix, { limit: 1 })).length === 0;
+    } else {
+      try {
+        readOnly = await resolveBackend(targetUrl, { mustExist: true });
+        targetStore = await readOnly.openStore();
+        empty = (await targetStore.search(prefix, { limit: 1 })).length === 0;
+      } catch (err) {
+        if (isNotSetUp(err) || (err instanceof CliError && /^no SQLite database at /.test(err.message))) return { items: [] };
+        return { items: [], note: `the target could not be read to find the store items the copy would overwrite (${describeError(err)})` };
+      }
+    }
+    if (empty) return { items: [] };
+    const sourceStore = await source.openStore();
+    const found = new Set<string>();
+    for (let offset = 0; ; offset += pageSize) {
+      let page: Awaited<ReturnType<PersistStore["search"]>>;
+      try {
+        page = await sourceStore.search(prefix, { limit: pageSize, offset });
+      } catch (err) {
+        if (everything && isNotSetUp(err)) return { items: [] };
+        throw err;
+      }
+      if (page.length > 0) {
+        const existing = await targetStore.batch(page.map((item) => ({ namespace: item.namespace, key: item.key })));
+        page.forEach((item, i) => {
+          const got = existing[i];
+          if (got && !isDeepStrictEqual(got.value, item.value)) found.add(storeLabel(item));
+        });
+      }
+      if (page.length < pageSize) break;
+    }
+    return { items: [...found] };
+  } finally {
+    await readOnly?.close();
   }
 }
 
@@ -188,7 +275,7 @@ async function copyStore(
   pageSize: number,
   ttl: number | undefined,
   io: Io,
-): Promise<NonNullable<CopySummary["store"]>> {
+): Promise<Omit<NonNullable<CopySummary["store"]>, "overwrites">> {
   if (target) await target.setup();
   const result = { items: 0, namespaces: 0, verified: false, problems: [] as string[] };
   const namespaces = new Set<string>();
@@ -246,7 +333,12 @@ function report(s: CopySummary, json: boolean, io: Io): void {
     const again = s.threads.alreadyPresent > 0 ? `, ${s.threads.alreadyPresent} already on the target` : "";
     lines.push(`${verb} ${plural(s.threads.threads, "thread")}: ${plural(s.threads.checkpoints, "checkpoint")}${again}, ${plural(s.threads.pendingWrites, "pending write")}`);
   }
-  if (s.store) lines.push(`${verb} ${plural(s.store.items, "store item")} in ${plural(s.store.namespaces, "namespace")}`);
+  if (s.store) {
+    const o = s.store.overwrites;
+    const replaced = o.length > 0 ? `, ${s.dryRun ? "overwriting" : "overwrote"} ${plural(o.length, "item")} the target held with another value` : "";
+    lines.push(`${verb} ${plural(s.store.items, "store item")} in ${plural(s.store.namespaces, "namespace")}${replaced}`);
+    if (s.dryRun) lines.push(...o.slice(0, 20).map((label) => `  overwrites ${label}`), ...(o.length > 20 ? [`  … and ${o.length - 20} more`] : []));
+  }
   lines.push(`  from ${s.from}`, `  to   ${s.to}`);
   for (const n of s.notes) lines.push(`Note: ${n}`);
   const problems = [...(s.threads?.problems ?? []), ...(s.store?.problems ?? [])];

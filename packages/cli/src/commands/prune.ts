@@ -2,22 +2,25 @@ import type { PersistSaver } from "@langgraph-persist/core";
 import { listOption, parse } from "../args.js";
 import { resolveBackend } from "../backends.js";
 import { UsageError } from "../errors.js";
-import { parseDuration, plural, table, toJson, type Io } from "../format.js";
+import { confirmDestructive, parseDuration, plural, table, toJson, type Io } from "../format.js";
 import { allThreads, checkpointRefs } from "../threads.js";
 import { backendUrl } from "./inspect.js";
 
 export const PRUNE_HELP = `Usage: langgraph-persist prune --url <url> (--keep-latest | --older-than <duration>) [options]
 
-Retention for checkpoints.
+Retention for checkpoints. Deletes data: on a terminal it lists what it would remove and asks first;
+without one (scripts, cron, CI) it needs --yes.
   --keep-latest             keep only the newest checkpoint of every namespace of each thread (with its
                             pending writes and the channel values it needs); older history is removed
-  --older-than <duration>   delete whole threads whose latest checkpoint is older than this:
-                            a number with a unit s, m, h, d or w, e.g. 30d, 12h, 1d12h
+  --older-than <duration>   delete whole threads whose latest checkpoint is older than this: a number
+                            with a unit s, min, h, d, w, mo (30 days) or y (365 days), e.g. 15min, 12h,
+                            30d, 3mo, 1d12h (a bare m is refused: write min or mo)
 
 Options:
   --url <url>            the backend (default: $LANGGRAPH_PERSIST_URL)
   --threads <id,id,…>    only these threads (default: every thread)
-  --dry-run              report what would be removed; change nothing
+  --dry-run              list what would be removed; change nothing
+  --yes, -y              remove without asking (required when stdin is not a terminal)
   --json                 print the summary as JSON
   --verbose              stack traces on errors`;
 
@@ -40,6 +43,7 @@ export async function pruneCommand(argv: string[], io: Io): Promise<number> {
       "older-than": { type: "string" },
       threads: { type: "string" },
       "dry-run": { type: "boolean" },
+      yes: { type: "boolean", short: "y" },
       json: { type: "boolean" },
     },
     "prune",
@@ -55,7 +59,12 @@ export async function pruneCommand(argv: string[], io: Io): Promise<number> {
   const only = listOption(values.threads);
   if (only && only.length === 0) throw new UsageError("prune: --threads needs thread ids (id,id,…)");
   const dryRun = values["dry-run"] === true;
+  const yes = values.yes === true;
   const url = backendUrl(values.url, "prune");
+  // Decided before connecting, whatever the backend holds: a script that lacks --yes fails on its first run.
+  if (!dryRun && !yes && !io.inIsTty) {
+    throw new UsageError("prune: deletes checkpoints and stdin is not a terminal to confirm on: add --yes to prune without asking, or --dry-run to list what would be removed");
+  }
 
   const backend = await resolveBackend(url, { mustExist: true });
   try {
@@ -69,13 +78,25 @@ export async function pruneCommand(argv: string[], io: Io): Promise<number> {
       plans.push({ threadId: c.threadId, latest: c.latest, checkpoints: refs.length, pendingWrites: refs.reduce((n, r) => n + r.writes, 0), namespaces: new Set(refs.map((r) => r.ns)).size });
     }
     const strategy = keepLatest ? "keep_latest" : "delete";
+    const before = plans.reduce((n, p) => n + p.checkpoints, 0);
+    const kept = plans.reduce((n, p) => n + p.namespaces, 0);
+    if (!dryRun && plans.length > 0 && (!keepLatest || before > kept)) {
+      await confirmDestructive(io, {
+        command: "prune",
+        yes,
+        nonInteractive: "add --yes to prune without asking",
+        preview: `${planTable(plans, keepLatest)}${describePlan(plans, keepLatest, "Would remove", before, kept, values["older-than"], cutoff)}\n`,
+        question: keepLatest
+          ? `Remove ${plural(before - kept, "checkpoint")} from ${plural(plans.length, "thread")} at ${backend.spec.display}?`
+          : `Delete ${plural(plans.length, "thread")} (${plural(before, "checkpoint")}) at ${backend.spec.display}?`,
+      });
+    }
     if (!dryRun) {
       for (let i = 0; i < plans.length; i += CHUNK) await saver.prune(plans.slice(i, i + CHUNK).map((p) => p.threadId), { strategy });
     }
     let remaining = 0;
     if (!dryRun && keepLatest) for (const p of plans) remaining += (await checkpointRefs(saver, p.threadId)).length;
-    else if (keepLatest) remaining = plans.reduce((n, p) => n + p.namespaces, 0);
-    const before = plans.reduce((n, p) => n + p.checkpoints, 0);
+    else if (keepLatest) remaining = kept;
     const summary = {
       url: backend.spec.display,
       strategy,
@@ -95,23 +116,33 @@ export async function pruneCommand(argv: string[], io: Io): Promise<number> {
       io.out(cutoff ? `No thread has its latest checkpoint before ${cutoff.toISOString()}: nothing to remove\n` : "No threads: nothing to prune\n");
       return 0;
     }
-    if (plans.length <= 20) {
-      io.out(
-        table(
-          keepLatest ? ["thread", "checkpoints", "kept"] : ["thread", "checkpoints", "latest"],
-          plans.map((p) => [p.threadId, String(p.checkpoints), keepLatest ? String(p.namespaces) : (p.latest ?? "")]),
-        ),
-      );
-    }
-    if (keepLatest) {
-      io.out(`${verb} ${plural(before - remaining, "checkpoint")} (with their pending writes) from ${plural(plans.length, "thread")}; kept ${plural(remaining, "checkpoint")}, the latest of each namespace\n`);
-    } else {
-      io.out(`${verb} ${plural(plans.length, "thread")} (${plural(before, "checkpoint")}) whose latest checkpoint is older than ${values["older-than"]} (before ${cutoff!.toISOString()})\n`);
-    }
+    io.out(planTable(plans, keepLatest));
+    io.out(`${describePlan(plans, keepLatest, verb, before, remaining, values["older-than"], cutoff)}\n`);
     return 0;
   } finally {
     await backend.close();
   }
+}
+
+const TABLE_ROWS = 20;
+
+/** The threads of a plan as a table (the first 20 of them, then how many more). */
+function planTable(plans: ThreadPlan[], keepLatest: boolean): string {
+  const shown = plans.slice(0, TABLE_ROWS);
+  const more = plans.length - shown.length;
+  return (
+    table(
+      keepLatest ? ["thread", "checkpoints", "kept"] : ["thread", "checkpoints", "latest"],
+      shown.map((p) => [p.threadId, String(p.checkpoints), keepLatest ? String(p.namespaces) : (p.latest ?? "")]),
+    ) + (more > 0 ? `… and ${plural(more, "more thread")}\n` : "")
+  );
+}
+
+function describePlan(plans: ThreadPlan[], keepLatest: boolean, verb: string, before: number, kept: number, olderThan: string | undefined, cutoff: Date | undefined): string {
+  if (keepLatest) {
+    return `${verb} ${plural(before - kept, "checkpoint")} (with their pending writes) from ${plural(plans.length, "thread")}; kept ${plural(kept, "checkpoint")}, the latest of each namespace`;
+  }
+  return `${verb} ${plural(plans.length, "thread")} (${plural(before, "checkpoint")}) whose latest checkpoint is older than ${olderThan} (before ${cutoff!.toISOString()})`;
 }
 
 async function selectThreads(saver: PersistSaver, only: string[] | undefined, cutoff: Date | undefined): Promise<Array<{ threadId: string; latest?: string }>> {
