@@ -33,6 +33,34 @@ const INSTALL_PGVECTOR =
   "package, or the pgvector/pgvector Docker image), then run CREATE EXTENSION vector as a role allowed to; " +
   "or remove `index` from the store options (a store without an index does not need pgvector).";
 
+/**
+ * The error for a `CREATE EXTENSION vector` that PostgreSQL refused: when the role may not create it
+ * (42501) or the server does not have it (0A000, 58P01: no control file), a CapabilityError saying
+ * what the operator has to do; anything else is mapped like every other failure of setup().
+ */
+export function vectorExtensionError(err: unknown, database: string, role: string): PersistenceError {
+  const e = err as { code?: unknown; message?: unknown; hint?: unknown } | null;
+  const code = typeof e?.code === "string" ? e.code : undefined;
+  const reported = `${typeof e?.message === "string" ? e.message : String(err)}${typeof e?.hint === "string" && e.hint !== "" ? `; ${e.hint}` : ""}`;
+  if (code === "42501") {
+    return new CapabilityError(
+      SOURCE,
+      `setup(): this store has an \`index\` (semantic search), which needs the pgvector extension in database "${database}", and role "${role}" may not create it (SQLSTATE 42501: ${reported}). ` +
+        `Have a superuser run CREATE EXTENSION vector; in database "${database}" (once per database, e.g. psql -d "${database}" -c "CREATE EXTENSION vector"), then call setup() again; ` +
+        "or remove `index` from the store options (a store without an index does not need pgvector).",
+      { cause: err },
+    );
+  }
+  if (code === "0A000" || code === "58P01") {
+    return new CapabilityError(
+      SOURCE,
+      `setup(): this store has an \`index\` (semantic search), which needs the pgvector extension, and PostgreSQL cannot create it in database "${database}" because the server does not have it (SQLSTATE ${code}: ${reported}). ${INSTALL_PGVECTOR}`,
+      { cause: err },
+    );
+  }
+  return mapPgError("setup() (enabling pgvector: CREATE EXTENSION vector)", err, "store");
+}
+
 function valueOf(row: sql.StoreRow): Record<string, unknown> {
   return row.escaped ? unescapeJsonValue(row.value) : row.value;
 }
@@ -138,7 +166,11 @@ export class PostgresStore extends PersistStore {
     if (this.ttlConfig) this.stopSweeper = startSweeper(this.ttlConfig.sweepIntervalMinutes, () => this.sweep());
   }
 
-  /** Makes sure pgvector is installed in the database and learns where (its objects get qualified). */
+  /**
+   * Makes sure pgvector is installed in the database and learns where (its objects get qualified).
+   * When it is not, runs CREATE EXTENSION vector (in the schema search_path gives), which needs a
+   * role allowed to create it: a superuser, as pgvector is not a trusted extension.
+   */
   private async prepareVector(client: PoolClient): Promise<void> {
     let ext = await client.query<{ schema: string; version: string }>(sql.VECTOR_EXTENSION);
     if (ext.rows.length === 0) {
@@ -146,14 +178,12 @@ export class PostgresStore extends PersistStore {
       if (available.rows.length === 0) {
         throw new CapabilityError(SOURCE, `setup(): this store has an \`index\` (semantic search), which needs the pgvector extension, and this PostgreSQL server does not have it. ${INSTALL_PGVECTOR}`);
       }
+      // Asked first: once CREATE EXTENSION fails, the transaction answers nothing more.
+      const who = await client.query<{ database: string; role: string }>("SELECT current_database() AS database, current_user AS role");
       try {
         await client.query("CREATE EXTENSION IF NOT EXISTS vector");
       } catch (err) {
-        throw new CapabilityError(
-          SOURCE,
-          `setup(): pgvector is available on the server but could not be enabled in this database (${err instanceof Error ? err.message : String(err)}). Ask a role allowed to create extensions to run CREATE EXTENSION vector.`,
-          { cause: err },
-        );
+        throw vectorExtensionError(err, who.rows[0].database, who.rows[0].role);
       }
       ext = await client.query<{ schema: string; version: string }>(sql.VECTOR_EXTENSION);
     }

@@ -4,6 +4,7 @@ import type { Operation } from "@langchain/langgraph-checkpoint";
 import { FixedEmbeddings, HashEmbeddings } from "@langgraph-persist/conformance";
 import { BackendError, CapabilityError, ClientClosedError, InvalidArgumentError, NotSetUpError, SerializationError, matchesFilter, similarity, type PersistenceError } from "@langgraph-persist/core";
 import { PostgresSaver, PostgresStore } from "../src/index.js";
+import { vectorExtensionError } from "../src/store.js";
 import { mapPgError } from "../src/client.js";
 import { LATEST_VERSIONS } from "../src/migrations.js";
 import { POSTGRES_URL, adminPool, countingPool, describePg, dropSchemasAfterAll, uniqueSchema } from "./helpers.js";
@@ -325,6 +326,120 @@ describePg("PostgresStore", () => {
     await s.close();
     await plain.close();
     await fakePool.end();
+  });
+
+  it("setup - with an index, a role that may not create pgvector gets a CapabilityError naming the database and the superuser's CREATE EXTENSION vector", async () => {
+    // A fresh database (without pgvector) and a real role that is not a superuser; the server trusts local connections.
+    const tag = `${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+    const database = `lgp_test_novector_${tag}`;
+    const role = `lgp_test_nosuper_${tag}`;
+    const on = (db: string, user?: string) => {
+      const url = new URL(POSTGRES_URL);
+      url.pathname = `/${db}`;
+      if (user !== undefined) {
+        url.username = user;
+        url.password = "";
+      }
+      return url.toString();
+    };
+    const admin = adminPool();
+    await admin.query(`CREATE DATABASE "${database}"`);
+    await admin.query(`CREATE ROLE "${role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE`);
+    const dbAdmin = new pg.Pool({ connectionString: on(database), max: 1 });
+    const stores: PostgresStore[] = [];
+    try {
+      expect((await dbAdmin.query(`SELECT 1 FROM pg_extension WHERE extname = 'vector'`)).rows).toEqual([]);
+      const { rows: versions } = await dbAdmin.query<{ trusted: boolean }>(`SELECT trusted FROM pg_available_extension_versions WHERE name = 'vector'`);
+      expect(versions.length).toBeGreaterThan(0);
+      // The role owns the schema the store uses. It may create schemas in this database (setup() runs
+      // CREATE SCHEMA IF NOT EXISTS), which is all a trusted extension would need, so only when pgvector
+      // is not marked trusted (as it ships): then creating it takes a superuser.
+      const trusted = versions.some((v) => v.trusted);
+      await dbAdmin.query(`CREATE SCHEMA lgp AUTHORIZATION "${role}"`);
+      if (!trusted) await dbAdmin.query(`GRANT CREATE ON DATABASE "${database}" TO "${role}"`);
+      const open = (options: { index?: boolean } = {}) => {
+        const s = PostgresStore.fromConnString(on(database, role), { schema: "lgp", ...(options.index ? { index: { dims: 8, embeddings: new HashEmbeddings(8) } } : {}) });
+        stores.push(s);
+        return s;
+      };
+
+      const err = await open({ index: true })
+        .setup()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err).toBeInstanceOf(CapabilityError);
+      const message = (err as Error).message;
+      expect(message).toContain(`needs the pgvector extension in database "${database}", and role "${role}" may not create it (SQLSTATE 42501: permission denied to create extension "vector"`);
+      expect(message).toContain(`Have a superuser run CREATE EXTENSION vector; in database "${database}"`);
+      expect(message).toContain("remove `index`");
+      expect(((err as Error).cause as { code?: string }).code).toBe("42501");
+      expect((await dbAdmin.query(`SELECT 1 FROM pg_extension WHERE extname = 'vector'`)).rows).toEqual([]);
+
+      // The same role without an index needs no extension.
+      if (!trusted) {
+        const plain = open();
+        await plain.setup();
+        await plain.put(["a"], "k", { v: 1 });
+        expect((await plain.get(["a"], "k"))?.value).toEqual({ v: 1 });
+      }
+
+      // Once a superuser has done what the message says, the role's setup() succeeds.
+      await dbAdmin.query("CREATE EXTENSION vector");
+      const indexed = open({ index: true });
+      if (trusted) await dbAdmin.query(`GRANT CREATE ON DATABASE "${database}" TO "${role}"`);
+      await indexed.setup();
+      await indexed.put(["docs"], "1", { text: "the cat sat on the mat" });
+      expect((await indexed.search(["docs"], { query: "a cat on a mat" }))[0]?.key).toBe("1");
+    } finally {
+      for (const s of stores) await s.close().catch(() => {});
+      await dbAdmin.end();
+      await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      await admin.query(`DROP ROLE IF EXISTS "${role}"`);
+      await admin.end();
+    }
+  });
+
+  it("setup - with an index, a server that cannot create pgvector (0A000, 58P01) gets a CapabilityError saying how to install it", async () => {
+    // The server answers CREATE EXTENSION for an extension it does not have: the statement is pointed at one.
+    const schemaName = uniqueSchema("noext");
+    const database = new URL(POSTGRES_URL).pathname.slice(1);
+    extraSchemas.push(schemaName);
+    class MissingExtensionClient extends pg.Client {
+      override query(...args: unknown[]): never {
+        const text = typeof args[0] === "string" ? args[0] : "";
+        if (/pg_extension e JOIN/.test(text)) return Promise.resolve({ rows: [], rowCount: 0 }) as never;
+        if (text === "CREATE EXTENSION IF NOT EXISTS vector") args[0] = "CREATE EXTENSION IF NOT EXISTS lgp_no_such_extension";
+        return (super.query as (...a: unknown[]) => never)(...args);
+      }
+    }
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 1, Client: MissingExtensionClient });
+    const s = new PostgresStore(pool, { schema: schemaName, index: { dims: 8, embeddings: new HashEmbeddings(8) } });
+    try {
+      const err = await s.setup().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(CapabilityError);
+      const code = ((err as Error).cause as { code?: string }).code;
+      expect(["0A000", "58P01"]).toContain(code);
+      expect((err as Error).message).toContain(`PostgreSQL cannot create it in database "${database}" because the server does not have it (SQLSTATE ${code}: `);
+      expect((err as Error).message).toMatch(/Install pgvector on the server .*then run CREATE EXTENSION vector/);
+    } finally {
+      await s.close();
+      await pool.end();
+    }
+    // Both codes and the role's, as pg reports them (PostgreSQL before 15 answers a missing control file with 58P01).
+    for (const code of ["0A000", "58P01", "42501"]) {
+      const dbError = Object.assign(new pg.DatabaseError(`refused (${code})`, 0, "error"), { code, hint: "a hint" });
+      const mapped = vectorExtensionError(dbError, "app", "app_user");
+      expect(mapped, code).toBeInstanceOf(CapabilityError);
+      expect(mapped.message, code).toContain(`SQLSTATE ${code}: refused (${code}); a hint`);
+      expect(mapped.message, code).toContain(code === "42501" ? 'Have a superuser run CREATE EXTENSION vector; in database "app"' : "Install pgvector on the server");
+    }
+    const other = vectorExtensionError(Object.assign(new pg.DatabaseError("no installation script", 0, "error"), { code: "22023" }), "app", "app_user");
+    expect(other).toBeInstanceOf(BackendError);
   });
 
   it("setup - ten savers and ten stores with an index calling setup() at once end with one correct schema", async () => {
