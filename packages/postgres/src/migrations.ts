@@ -148,7 +148,10 @@ const LISTS: Record<Component, Migration[]> = { saver: SAVER_MIGRATIONS, store: 
  */
 export async function applyMigrations(client: PoolClient, n: Names, components: Component[], extra?: () => Promise<void>): Promise<void> {
   await lockSchema(client, n);
-  await client.query(`CREATE SCHEMA IF NOT EXISTS ${n.schema}`);
+  // CREATE SCHEMA IF NOT EXISTS checks the CREATE privilege on the database even when the schema
+  // exists, so a role that owns its schema but may not create schemas could never set up.
+  const { rowCount } = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [n.schemaName]);
+  if (rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${n.schema}`);
   await client.query(`CREATE TABLE IF NOT EXISTS ${n.migrations} (
     component text NOT NULL,
     version integer NOT NULL,

@@ -236,8 +236,14 @@ describePg("PostgresSaver", () => {
       expect(rows.filter((r) => r[0] === 0)).toHaveLength(10);
       const ranges = rows.filter((r) => r[0] === 1);
       expect(ranges, "the 10 checkpoints reference one chain").toHaveLength(1);
-      const links = JSON.parse(ranges[0][8]!) as Array<[string, string, number]>;
+      // Per blob: key, type and byte lengths in column 7; keys and types concatenated in column 8.
+      const lengths = ranges[0][7]!.split(",").map(Number);
+      expect(lengths).toHaveLength(3 * 12);
+      const text = ranges[0][8]!;
+      const links: Array<[string, string, number]> = [];
+      for (let i = 0, t = 0; i < lengths.length; i += 3) links.push([text.slice(t, (t += lengths[i])), text.slice(t, (t += lengths[i + 1])), lengths[i + 2]]);
       expect(links.map((l) => l[0]).sort()).toEqual(keys);
+      expect(links.every(([key, type]) => (key.includes("~") ? type.startsWith("+") : type === "json"))).toBe(true);
       expect(links.reduce((n, l) => n + l[2], 0)).toBe(ranges[0][10]!.length);
     } finally {
       await admin.end();
@@ -245,6 +251,18 @@ describePg("PostgresSaver", () => {
     const listed = await collect(saver.list(config(thread), { limit: 10 }));
     expect(listed.map((t) => (t.checkpoint.channel_values.messages as unknown[]).length)).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3]);
     expect((await saver.getTuple(config(thread, "", ids[0])))?.checkpoint.channel_values.messages).toEqual([{ k: 0, text: "message 0" }]);
+  });
+
+  it("blob keys and types with characters outside the BMP read back (their lengths count code points)", async () => {
+    const thread = threadId();
+    const versions = { a: "v\u{1F600}1", b: "2\u{10FFFF}\u00e9" };
+    await saver.put(config(thread), checkpoint({ a: ["x", "\u{1F600}"], b: { n: 1 } }, versions), meta(0), versions);
+    // Another instance: nothing of the thread is held, every blob is fetched.
+    const reader = new PostgresSaver(POSTGRES_URL, { schema });
+    await reader.setup();
+    const read = await reader.getTuple(config(thread)).finally(() => reader.close());
+    expect(read?.checkpoint.channel_values).toEqual({ a: ["x", "\u{1F600}"], b: { n: 1 } });
+    expect(read?.checkpoint.channel_versions).toEqual(versions);
   });
 
   it("linear storage - a read leaves out the chains the saver already holds (known refs): fewer rows, same values", async () => {
@@ -668,6 +686,35 @@ describePg("PostgresSaver", () => {
       }
       expect(caught, what).toBeInstanceOf(InvalidArgumentError);
       expect((caught as PersistenceError).message, what).toMatch(/^\[@langgraph-persist\/postgres\] /);
+    }
+  });
+});
+
+describePg("PostgresSaver setup() by a role that owns its schema", () => {
+  it("needs no CREATE privilege on the database when the schema exists (CREATE SCHEMA IF NOT EXISTS would)", async () => {
+    const tag = `${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+    const role = `lgp_test_owner_${tag}`;
+    const ownSchema = uniqueSchema("owned");
+    const admin = adminPool();
+    await admin.query(`CREATE ROLE "${role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE`);
+    await admin.query(`CREATE SCHEMA "${ownSchema}" AUTHORIZATION "${role}"`);
+    const url = new URL(POSTGRES_URL);
+    url.username = role;
+    url.password = "";
+    const asRole = new pg.Pool({ connectionString: url.toString(), max: 1 });
+    try {
+      const { rows } = await asRole.query<{ may: boolean }>("SELECT has_database_privilege(current_database(), 'CREATE') AS may");
+      expect(rows[0].may, "the role may not create schemas in this database").toBe(false);
+      const s = new PostgresSaver(asRole, { schema: ownSchema });
+      await s.setup();
+      const written = await s.put({ configurable: { thread_id: "t" } }, { ...emptyCheckpoint(), id: uuid6(-1) }, { source: "input", step: -1, parents: {} }, {});
+      expect((await s.getTuple(written))?.config).toEqual(written);
+      await s.close();
+    } finally {
+      await asRole.end();
+      await admin.query(`DROP SCHEMA IF EXISTS "${ownSchema}" CASCADE`);
+      await admin.query(`DROP ROLE IF EXISTS "${role}"`);
+      await admin.end();
     }
   });
 });
