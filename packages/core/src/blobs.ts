@@ -335,6 +335,78 @@ export function walkChain(key: string, get: (key: string) => BlobRecord | undefi
   return out;
 }
 
+/**
+ * The blobs of one channel a backend returned, in its order, with an index by key built on first use
+ * (the common read finds its tip last and needs no index).
+ */
+class ChannelBlobs {
+  readonly list: BlobRecord[] = [];
+  private index: Map<string, BlobRecord> | undefined;
+
+  get(key: string): BlobRecord | undefined {
+    const last = this.list[this.list.length - 1];
+    if (last !== undefined && last.version === key && this.index === undefined) return last;
+    if (this.index === undefined) {
+      this.index = new Map();
+      for (const b of this.list) this.index.set(b.version, b);
+    }
+    return this.index.get(key);
+  }
+}
+
+const NO_BLOBS = new ChannelBlobs();
+
+/** Grouped blobs per blob array: a backend hands the checkpoints of one page the same array, grouped once. */
+const groupedBlobs = new WeakMap<readonly BlobRecord[], Map<string, ChannelBlobs>>();
+
+function channelBlobs(blobs: readonly BlobRecord[]): Map<string, ChannelBlobs> {
+  let grouped = groupedBlobs.get(blobs);
+  if (grouped !== undefined) return grouped;
+  grouped = new Map();
+  for (const b of blobs) {
+    let c = grouped.get(b.channel);
+    if (c === undefined) grouped.set(b.channel, (c = new ChannelBlobs()));
+    c.list.push(b);
+  }
+  if (blobs.length > 0) groupedBlobs.set(blobs, grouped);
+  return grouped;
+}
+
+/**
+ * A channel's blobs as the backend returned them, oldest first, when they are exactly the chain ending
+ * at `key` (in order, or newest first), base snapshot first and each link in order: link `i` keyed `<base>~<i>~<id>`, its type naming the
+ * previous link's id (as {@link walkChain} follows them). `undefined` otherwise.
+ */
+function linearChain(blobs: readonly BlobRecord[], key: string, parsed: ChainKey): readonly BlobRecord[] | undefined {
+  if (blobs.length !== parsed.seq + 1 || blobs.length < 2) return undefined;
+  // Backends that walk the chain from its tip return it newest first.
+  const list = blobs[0].version === key ? [...blobs].reverse() : blobs;
+  if (list[0].version !== parsed.base || list[list.length - 1].version !== key) return undefined;
+  const base = parsed.base;
+  const at = base.length;
+  const idAt = at + SEQ_WIDTH + 2;
+  let previousId = "";
+  for (let i = 1; i < list.length; i++) {
+    const { version, type } = list[i];
+    if (
+      version.charCodeAt(at) !== SEPARATOR_CODE ||
+      version.charCodeAt(idAt - 1) !== SEPARATOR_CODE ||
+      !version.startsWith(base) ||
+      version.slice(at + 1, idAt - 1) !== i.toString(36).padStart(SEQ_WIDTH, "0") ||
+      type.length !== previousId.length + 1 ||
+      !type.startsWith(DELTA_BLOB_PREFIX) ||
+      !type.endsWith(previousId)
+    ) {
+      return undefined;
+    }
+    previousId = version.slice(idAt);
+    if (previousId.includes(CHAIN_SEPARATOR)) return undefined;
+  }
+  return list;
+}
+
+const SEPARATOR_CODE = CHAIN_SEPARATOR.charCodeAt(0);
+
 /** SHA-256 of a string as base64url: the one-shot `crypto.hash` where Node has it (20.12+), else a Hash object. */
 const sha256: (text: string) => string =
   typeof (crypto as { hash?: unknown }).hash === "function"
@@ -564,20 +636,14 @@ export class LinearBlobCodec implements BlobCodec {
 
   async decode(record: CheckpointRecord, blobs: readonly BlobRecord[], versions: ChannelVersions, options: DecodeOptions = {}): Promise<Record<string, unknown>> {
     const { known } = options;
-    const byChannel = new Map<string, Map<string, BlobRecord>>();
-    for (const b of blobs) {
-      let m = byChannel.get(b.channel);
-      if (!m) byChannel.set(b.channel, (m = new Map()));
-      m.set(b.version, b);
-    }
-    const none = new Map<string, BlobRecord>();
+    const byChannel = channelBlobs(blobs);
     const threadNs = `${record.threadId}\u0000${record.checkpointNs}`;
     const values: Record<string, unknown> = {};
     const state = new Map<string, ChannelState>();
     await Promise.all(
       record.blobRefs.map(async ([channel, key]) => {
         const version = versions[channel] !== undefined ? String(versions[channel]) : chainLowerBound(key);
-        const own = byChannel.get(channel) ?? none;
+        const own = byChannel.get(channel) ?? NO_BLOBS;
         const tip = own.get(key);
         let held = tip === undefined ? known?.values.get(knownBlobId(channel, key)) : undefined;
         if (held !== undefined) {
@@ -611,21 +677,28 @@ export class LinearBlobCodec implements BlobCodec {
           state.set(channel, this.enabled ? { version, key, base: parsed.base, seq: parsed.seq } : { version, key });
           return;
         }
-        const links = walkChain(key, (k) => own.get(k));
-        const base = links[links.length - 1];
+        // Oldest first. The backend's blobs are usually exactly the chain, in key order: checked link by
+        // link without a lookup; anything else (sibling links of forks, another order) is walked by key.
+        const links = linearChain(own.list, key, parsed) ?? walkChain(key, (k) => own.get(k)).reverse();
+        const base = links[0];
         if (base.version !== parsed.base || base.type.startsWith(DELTA_BLOB_PREFIX) || links.length !== parsed.seq + 1) {
           throw new SerializationError(
             "@langgraph-persist/core",
             `Checkpoint ${record.checkpointId} of thread ${record.threadId} references blob ${channel}@${key}, whose chain is missing link ${parsed.seq + 1 - links.length} of ${parsed.seq}`,
           );
         }
-        const datas = links.map((l) => l.data).reverse();
+        const datas = links.map((l) => l.data);
         const data = joinArrays(datas);
         values[channel] = await this.serde.loadsTyped(base.type, data);
         if (page && base.type === "json" && Array.isArray(values[channel]) && readsAsPlainJson(data)) {
           const full = values[channel] as unknown[];
           values[channel] = copyElements(full, full.length);
-          page.keep(chainId!, links.map((l) => l.version).reverse(), datas, full);
+          page.keep(
+            chainId!,
+            links.map((l) => l.version),
+            datas,
+            full,
+          );
         }
         const kept = options.tips ? this.holdValue(data, values[channel]) : undefined;
         state.set(channel, this.enabled ? { version, key, base: parsed.base, seq: parsed.seq, held: kept } : { version, key });

@@ -217,6 +217,39 @@ describe("LinearBlobCodec", () => {
     await expect(h.read(third, new LinearBlobCodec(new PersistSerializer()), "walk")).rejects.toBeInstanceOf(SerializationError);
   });
 
+  it("a link missing from a chain is reported even when a fork's sibling link fills its position in the range", async () => {
+    const h = harness();
+    await h.put({ messages: [msg(1)] }, ["messages"]);
+    const b = await h.put({ messages: [msg(1), msg(2)] }, ["messages"]);
+    const c = await h.put({ messages: [msg(1), msg(2), msg(3)] }, ["messages"]);
+    await h.put({ messages: [msg(1), msg(2), "fork"] }, ["messages"], b.checkpointId);
+    const d = await h.put({ messages: [msg(1), msg(2), msg(3), msg(4)] }, ["messages"], c.checkpointId);
+    expect(parseChainKey(d.blobRefs[0][1])?.seq).toBe(3);
+    h.blobs.delete(`messages@${c.blobRefs[0][1]}`);
+    // As an ordered backend returns the range: by key, the fork's link where the missing one was.
+    const key = d.blobRefs[0][1];
+    const range = [...h.blobs.values()].filter((x) => x.version >= chainLowerBound(key) && x.version <= key).sort((x, y) => (x.version < y.version ? -1 : 1));
+    expect(range).toHaveLength(4);
+    await expect(new LinearBlobCodec(new PersistSerializer()).decode(d, range, { messages: "000005.r5" })).rejects.toBeInstanceOf(SerializationError);
+  });
+
+  it("reads a chain returned in key order, newest first or in any other order alike", async () => {
+    const h = harness();
+    const messages: unknown[] = [];
+    let last!: CheckpointRecord;
+    for (let i = 0; i < 40; i++) {
+      messages.push(msg(i));
+      last = await h.put({ messages: [...messages] }, ["messages"]);
+    }
+    const key = last.blobRefs[0][1];
+    const sorted = [...h.blobs.values()].sort((x, y) => (x.version < y.version ? -1 : 1));
+    const shuffled = sorted.map((b, i) => [(i * 17) % sorted.length, b] as const).sort((x, y) => x[0] - y[0]).map(([, b]) => b);
+    for (const blobs of [sorted, [...sorted].reverse(), shuffled]) {
+      const out = await new LinearBlobCodec(new PersistSerializer()).decode(last, blobs, { messages: chainLowerBound(key) });
+      expect(out.messages).toEqual(messages);
+    }
+  });
+
   it("can be disabled", async () => {
     const h = harness({ enabled: false });
     await h.put({ messages: [msg(1)] }, ["messages"]);
