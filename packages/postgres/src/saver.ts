@@ -86,6 +86,9 @@ function chainBase(key: string): string {
   return i < 0 ? key : key.slice(0, i);
 }
 
+/** A surrogate: the text holds a character outside the Basic Multilingual Plane. */
+const ASTRAL = /[\uD800-\uDFFF]/;
+
 const groupKey = (threadId: string, ns: string, channel: string, base: string) => `${threadId}\u0000${ns}\u0000${channel}\u0000${base}`;
 const checkpointKey = (threadId: string, ns: string, id: string) => `${threadId}\u0000${ns}\u0000${id}`;
 
@@ -121,9 +124,18 @@ function assemble(rows: sql.ReadRow[]): StoredCheckpoint[] {
     } else if (r[0] === 1) {
       const data = r[10]!;
       const channel = r[4]!;
-      const links = JSON.parse(r[8]!) as Array<[string, string, number]>;
+      const lengths = r[7]!.split(",");
+      // Lengths of text count characters (code points); JavaScript slices UTF-16 units, which are the
+      // same unless a key or type holds a character outside the BMP.
+      const text = r[8]!;
+      const chars = ASTRAL.test(text) ? Array.from(text) : undefined;
+      const cut = (from: number, to: number) => (chars ? chars.slice(from, to).join("") : text.slice(from, to));
       let at = 0;
-      for (const [key, type, length] of links) {
+      let t = 0;
+      for (let i = 0; i + 2 < lengths.length; i += 3) {
+        const key = cut(t, (t += Number(lengths[i])));
+        const type = cut(t, (t += Number(lengths[i + 1])));
+        const length = Number(lengths[i + 2]);
         const g = groupKey(r[1], r[2], channel, chainBase(key));
         let group = groups.get(g);
         if (!group) groups.set(g, (group = []));
