@@ -1,14 +1,16 @@
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { parseArgs, promisify } from "node:util";
 import pg from "pg";
 import { Redis } from "ioredis";
 import type { BaseStore } from "@langchain/langgraph-checkpoint";
 import { MemorySaver as UpstreamMemorySaver } from "@langchain/langgraph-checkpoint";
 import { installCounters } from "./counters.js";
 import { CHAT_STEPS, ChatThread, chatGraph, checkpointBytes, messagesBytes, threeWrites, userMessage, writesBytes } from "./chat.js";
-import { measure, type Contender, type MeasureConfig, type Measurement, type WorkloadId } from "./measure.js";
+import { measure, median, type Contender, type MeasureConfig, type Measurement, type WorkloadId } from "./measure.js";
 import { postgresFloor, redisFloor, sqliteFloor, type Floor } from "./floors.js";
 import {
   BACKENDS,
@@ -26,7 +28,7 @@ import {
   type StoreHandle,
   type StoreTarget,
 } from "./targets.js";
-import { describeMachine, type BenchResult } from "./result.js";
+import { describeMachine, type BenchResult, type ColdProcessMeasurement } from "./result.js";
 import { checkAgainst, printReport, renderFromResults, writeReport } from "./report.js";
 
 const USAGE = `pnpm bench [--quick] [--check] [--only=memory,sqlite,postgres,redis] [--no-write] [--render]
@@ -72,6 +74,12 @@ const INVOKES = 100;
 const STORE_ITEMS = 10_000;
 const STORE_NS = ["lgpbench", "items"];
 const STORAGE_STEPS = [50, 100, 200];
+/** Threads (200 steps each) a cold reader reads, each once per repetition. */
+const COLD_THREADS = args.quick ? 20 : 40;
+/** Repetitions of a cold workload: each reads every thread once with an instance that has read none. */
+const COLD: MeasureConfig = { reps: OPS.reps, minMs: 0 };
+/** Fresh processes started per adapter for the fresh-process cold read. */
+const COLD_PROCESS_RUNS = args.quick ? 2 : 5;
 /** Thread ids of the storage runs: distinctive, because the official Redis saver's keys can only be found by thread id. */
 const STORAGE_THREAD = "lgpbench-storage-chat";
 const GRAPH_THREAD = "lgpbench-storage-graph";
@@ -127,11 +135,12 @@ async function probe(): Promise<Availability> {
 const result: BenchResult = {
   date: new Date().toISOString(),
   mode: args.quick ? "quick" : "full",
-  config: { ops: OPS, invoke: INVOKE, invokes: INVOKES, storeItems: STORE_ITEMS, chatSteps: CHAT_STEPS },
+  config: { ops: OPS, invoke: INVOKE, invokes: INVOKES, storeItems: STORE_ITEMS, chatSteps: CHAT_STEPS, cold: { threads: COLD_THREADS, reps: COLD.reps } },
   machine: undefined as never,
   backends: selected,
   measurements: [],
   storage: [],
+  coldProcess: [],
   unavailable: [],
   errors: [],
   setup: [],
@@ -333,11 +342,149 @@ async function runSavers(backend: Backend, targets: SaverTarget[], floor: Floor 
 
   for (const o of open) await o.handle.close().catch((err) => failed(backend, "close", o.target.role, o.target.label, err));
 
+  await runCold(
+    backend,
+    open.map((o) => o.target),
+  );
+
   // Storage, each in a scope of its own that holds one thread.
   for (const { target } of open) {
     log(`${backend} storage ${target.role}`);
     await measureStorage(backend, target).catch((err) => failed(backend, "storage", target.role, target.label, err));
   }
+}
+
+// ---------------------------------------------------------------- cold reads
+
+/**
+ * Reads by an instance that did not write the threads: a writer stores `COLD_THREADS` 200-step chat
+ * threads in the `cold` scope and is closed; then, per workload, each contender's reader (a new
+ * instance on the same data, opened untimed) reads every thread once, and is replaced by a new one
+ * after each repetition. Ours and the official adapter alternate as in every other workload. Then
+ * child processes each open a saver and read every thread once (`cold-child.ts`).
+ */
+async function runCold(backend: Backend, targets: SaverTarget[]): Promise<void> {
+  const readers = targets.filter((t) => t.attach);
+  if (readers.length === 0) return;
+  const threads = Array.from({ length: COLD_THREADS }, (_, i) => `cold-${i}`);
+  const seeded: SaverTarget[] = [];
+  // The writers stay open (idle) until the end: closing the official Redis saver's handle deletes its threads.
+  const writers: SaverHandle[] = [];
+  try {
+    for (const target of readers) {
+      try {
+        await timed(`${backend} ${target.role}: seed ${COLD_THREADS} 200-step threads for the cold reads`, async () => {
+          const writer = await target.open("cold");
+          writers.push(writer);
+          const chat = new ChatThread(writer.saver);
+          for (const t of threads) await chat.put(writer.saver, t);
+        });
+        seeded.push(target);
+      } catch (err) {
+        failed(backend, "cold setup", target.role, target.label, err);
+      }
+    }
+    if (seeded.length > 0) await coldWorkloads(backend, seeded, threads);
+  } finally {
+    for (const w of writers) await w.close().catch(() => {});
+  }
+}
+
+async function coldWorkloads(backend: Backend, seeded: SaverTarget[], threads: string[]): Promise<void> {
+
+  let current: WorkloadId = "coldGetTuple";
+  const onError = (c: Contender, err: unknown) => failed(backend, current, c.role, c.label, err);
+  // The chat graph of each reader instance, compiled (untimed) when the reader is opened.
+  const graphs = new WeakMap<SaverHandle["saver"], ReturnType<typeof chatGraph>>();
+  const graphOf = (saver: SaverHandle["saver"]) => graphs.get(saver) ?? chatGraph(saver);
+  const attach = async (target: SaverTarget) => {
+    const reader = await target.attach!("cold");
+    graphs.set(reader.saver, chatGraph(reader.saver));
+    return reader;
+  };
+  const run = async (workload: WorkloadId, read: (saver: SaverHandle["saver"], thread: string) => Promise<void>) => {
+    current = workload;
+    log(`${backend} ${workload}`);
+    const contenders: Contender[] = [];
+    const slots: Array<{ reader: SaverHandle }> = [];
+    for (const target of seeded) {
+      try {
+        const slot = { reader: await attach(target) };
+        slots.push(slot);
+        contenders.push({
+          role: target.role,
+          label: target.label,
+          op: async () => {
+            for (const t of threads) await read(slot.reader.saver, t);
+            return threads.length;
+          },
+          cleanup: async () => {
+            await slot.reader.close();
+            slot.reader = await attach(target);
+          },
+        });
+      } catch (err) {
+        failed(backend, workload, target.role, target.label, err);
+      }
+    }
+    try {
+      record(await measure(backend, workload, contenders, COLD, onError));
+    } finally {
+      for (const slot of slots) await slot.reader.close().catch(() => {});
+    }
+  };
+
+  await run("coldGetTuple", async (saver, thread_id) => {
+    const tuple = await saver.getTuple({ configurable: { thread_id, checkpoint_ns: "" } });
+    expectEqual((tuple?.checkpoint.channel_values.messages as unknown[] | undefined)?.length, CHAT_STEPS, "messages of a cold getTuple");
+  });
+  await run("coldList10", async (saver, thread_id) => {
+    expectEqual(await consume(saver.list({ configurable: { thread_id } }, { limit: 10 })), 10, "cold list(limit 10)");
+  });
+  await run("coldGetState", async (saver, thread_id) => {
+    const state = await graphOf(saver).getState({ configurable: { thread_id } });
+    expectEqual((state.values as { messages?: unknown[] }).messages?.length, CHAT_STEPS, "messages of a cold getState");
+  });
+  await run("coldGetStateHistory", async (saver, thread_id) => {
+    expectEqual(await consume(graphOf(saver).getStateHistory({ configurable: { thread_id } }, { limit: 10 })), 10, "cold getStateHistory (limit 10)");
+  });
+
+  // Fresh processes, alternating between the adapters.
+  const runs = new Map<SaverTarget, Array<{ openMs: number; firstMs: number; perReadMs: number }>>(seeded.map((t) => [t, []]));
+  for (let i = 0; i < COLD_PROCESS_RUNS; i++) {
+    for (const target of i % 2 === 0 ? seeded : [...seeded].reverse()) {
+      try {
+        runs.get(target)!.push(await coldProcess(backend, target.role, threads));
+      } catch (err) {
+        failed(backend, "cold process", target.role, target.label, err);
+        runs.delete(target);
+      }
+    }
+  }
+  for (const [target, rs] of runs) {
+    if (rs.length === 0) continue;
+    const m: ColdProcessMeasurement = {
+      backend,
+      role: target.role,
+      label: target.label,
+      read: "getTuple",
+      threads: threads.length,
+      runs: rs.length,
+      openMs: median(rs.map((r) => r.openMs)),
+      firstMs: median(rs.map((r) => r.firstMs)),
+      perReadMs: median(rs.map((r) => r.perReadMs)),
+    };
+    result.coldProcess!.push(m);
+    log(`  ${backend} cold process ${target.role}: open ${m.openMs.toFixed(1)} ms, first read ${m.firstMs.toFixed(2)} ms, then ${m.perReadMs.toFixed(3)} ms/read`);
+  }
+}
+
+const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), "cold-child.ts");
+
+async function coldProcess(backend: Backend, role: "ours" | "official", threads: string[]): Promise<{ openMs: number; firstMs: number; perReadMs: number }> {
+  const input = JSON.stringify({ backend, role, scope: "cold", threads, env, available });
+  const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", CHILD, input], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout) as { openMs: number; firstMs: number; perReadMs: number };
 }
 
 async function measureStorage(backend: Backend, target: SaverTarget): Promise<void> {
@@ -469,7 +616,7 @@ async function openFloor(backend: Backend, available: Availability): Promise<Flo
 
 async function cleanup(available: Availability): Promise<void> {
   for (const role of ["ours", "official", "floor"]) {
-    for (const scope of ["main", "storage", "graph", "store"]) {
+    for (const scope of ["main", "storage", "graph", "store", "cold"]) {
       if (!available.postgres) await dropPgSchema(env.postgresUrl, pgSchema(role, scope)).catch(() => {});
       if (!available.redis) await dropRedisPrefix(env.redisUrl, redisPrefix(role, scope)).catch(() => {});
     }
@@ -477,10 +624,12 @@ async function cleanup(available: Availability): Promise<void> {
   rmSync(env.dir, { recursive: true, force: true });
 }
 
+let available: Availability = { redisModules: false };
+
 async function main(): Promise<number> {
   installCounters();
   const started = Date.now();
-  const available = await probe();
+  available = await probe();
   result.machine = await describeMachine(env, available);
   const savers = await saverTargets(env, available);
   const stores = await storeTargets(env, available);

@@ -9,6 +9,10 @@ export type WorkloadId =
   | "list10"
   | "listAll"
   | "invoke"
+  | "coldGetTuple"
+  | "coldList10"
+  | "coldGetState"
+  | "coldGetStateHistory"
   | "storePut"
   | "storeGet"
   | "storeSearchFilter"
@@ -22,6 +26,10 @@ export const WORKLOADS: Record<WorkloadId, string> = {
   list10: "list (limit 10)",
   listAll: "list () fully consumed (200)",
   invoke: "graph.invoke (100 sequential)",
+  coldGetTuple: "cold getTuple (latest; another instance wrote the thread)",
+  coldList10: "cold list (limit 10; another instance wrote the thread)",
+  coldGetState: "cold graph.getState (another instance wrote the thread)",
+  coldGetStateHistory: "cold graph.getStateHistory, first 10 (another instance wrote the thread)",
   storePut: "store put (10k items)",
   storeGet: "store get",
   storeSearchFilter: "store search, filter (limit 10)",

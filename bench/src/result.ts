@@ -18,6 +18,24 @@ export interface StorageMeasurement extends StorageSize {
   messagesBytes: number;
 }
 
+/**
+ * A fresh process (a child the bench starts) that opens a saver on threads another process wrote and
+ * reads each once: `openMs` opening it (setup included), `firstMs` its first read, `perReadMs` each of
+ * the other reads. Medians over the runs.
+ */
+export interface ColdProcessMeasurement {
+  backend: Backend;
+  role: "ours" | "official";
+  label: string;
+  /** What each read is: `getTuple` of a thread's latest checkpoint. */
+  read: "getTuple";
+  threads: number;
+  runs: number;
+  openMs: number;
+  firstMs: number;
+  perReadMs: number;
+}
+
 export interface Machine {
   cpus: number;
   cpuModel: string;
@@ -34,11 +52,13 @@ export interface Machine {
 export interface BenchResult {
   date: string;
   mode: "full" | "quick";
-  config: { ops: MeasureConfig; invoke: MeasureConfig; invokes: number; storeItems: number; chatSteps: number };
+  config: { ops: MeasureConfig; invoke: MeasureConfig; invokes: number; storeItems: number; chatSteps: number; cold?: { threads: number; reps: number } };
   machine: Machine;
   backends: Backend[];
   measurements: Measurement[];
   storage: StorageMeasurement[];
+  /** Absent in results written before the cold workloads existed. */
+  coldProcess?: ColdProcessMeasurement[];
   unavailable: Array<{ backend: Backend; kind: "checkpointer" | "store"; role: Role; label: string; reason: string }>;
   errors: Array<{ backend: Backend; workload: string; role: string; label: string; message: string }>;
   /** Untimed preparation steps, for the record. */

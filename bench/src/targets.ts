@@ -52,7 +52,25 @@ export interface Target<H> {
   open(scope: string): Promise<H>;
 }
 
-export type SaverTarget = Target<SaverHandle>;
+export interface SaverTarget extends Target<SaverHandle> {
+  /**
+   * Opens another instance on the data of `scope` without emptying it: a reader that did not write the
+   * threads (a restarted process, a second replica). Unset: the backend has no such reader (memory).
+   */
+  attach?(scope: string): Promise<SaverHandle>;
+}
+
+/** Cold workloads: an instance that did not write the threads reads each of them once. */
+export type ColdWorkload = "coldGetTuple" | "coldList10" | "coldGetState" | "coldGetStateHistory";
+
+/**
+ * Targets of the cold workloads, ours ÷ official (operations per second). Memory has none: an
+ * in-process saver is warm by nature (only the instance that wrote a thread can read it).
+ */
+export const COLD_TARGETS: Partial<Record<Backend, Partial<Record<ColdWorkload, number>>>> = {
+  postgres: { coldGetTuple: 5, coldList10: 10 },
+  sqlite: { coldGetTuple: 1.5, coldList10: 2 },
+};
 export type StoreTarget = Target<StoreHandle>;
 
 export const DIMS = 64;
@@ -312,6 +330,12 @@ export async function saverTargets(env: BenchEnv, available: Availability): Prom
       await saver.setup();
       return { saver, storage: async (threadId) => sqliteStorage(file, threadId), close: () => saver.close() };
     },
+    async attach(scope) {
+      const file = sqliteFile(env, "ours", scope);
+      const saver = new (lite as OursSqlite).SqliteSaver(file);
+      await saver.setup();
+      return { saver, storage: async (threadId) => sqliteStorage(file, threadId), close: () => saver.close() };
+    },
   });
   targets.push({
     backend: "sqlite",
@@ -319,6 +343,18 @@ export async function saverTargets(env: BenchEnv, available: Availability): Prom
     label: "@langchain/langgraph-checkpoint-sqlite SqliteSaver (file)",
     pkg: "@langchain/langgraph-checkpoint-sqlite",
     async open(scope) {
+      const { SqliteSaver } = await import("@langchain/langgraph-checkpoint-sqlite");
+      const file = sqliteFile(env, "official", scope);
+      const saver = SqliteSaver.fromConnString(file);
+      return {
+        saver,
+        storage: async (threadId) => sqliteStorage(file, threadId),
+        close: async () => {
+          saver.db.close();
+        },
+      };
+    },
+    async attach(scope) {
       const { SqliteSaver } = await import("@langchain/langgraph-checkpoint-sqlite");
       const file = sqliteFile(env, "official", scope);
       const saver = SqliteSaver.fromConnString(file);
@@ -345,6 +381,12 @@ export async function saverTargets(env: BenchEnv, available: Availability): Prom
       await saver.setup();
       return { saver, storage: (threadId) => pgStorage(env.postgresUrl, schema, threadId), close: () => saver.close() };
     },
+    async attach(scope) {
+      const schema = pgSchema("ours", scope);
+      const saver = new (post as OursPostgres).PostgresSaver(env.postgresUrl, { schema });
+      await saver.setup();
+      return { saver, storage: (threadId) => pgStorage(env.postgresUrl, schema, threadId), close: () => saver.close() };
+    },
   });
   targets.push({
     backend: "postgres",
@@ -361,6 +403,14 @@ export async function saverTargets(env: BenchEnv, available: Availability): Prom
       await saver.setup();
       return { saver, storage: (threadId) => pgStorage(env.postgresUrl, schema, threadId), close: () => pool.end() };
     },
+    async attach(scope) {
+      const { PostgresSaver } = await import("@langchain/langgraph-checkpoint-postgres");
+      const schema = pgSchema("official", scope);
+      const pool = new pg.Pool({ connectionString: env.postgresUrl });
+      const saver = new PostgresSaver(pool, undefined, { schema });
+      await saver.setup();
+      return { saver, storage: (threadId) => pgStorage(env.postgresUrl, schema, threadId), close: () => pool.end() };
+    },
   });
 
   targets.push({
@@ -372,6 +422,12 @@ export async function saverTargets(env: BenchEnv, available: Availability): Prom
     async open(scope) {
       const keyPrefix = redisPrefix("ours", scope);
       await dropRedisPrefix(env.redisUrl, keyPrefix);
+      const saver = new (red as OursRedis).RedisSaver({ url: env.redisUrl, keyPrefix });
+      await saver.setup();
+      return { saver, storage: () => redisStorage(env.redisUrl, keyPrefix), close: () => saver.close() };
+    },
+    async attach(scope) {
+      const keyPrefix = redisPrefix("ours", scope);
       const saver = new (red as OursRedis).RedisSaver({ url: env.redisUrl, keyPrefix });
       await saver.setup();
       return { saver, storage: () => redisStorage(env.redisUrl, keyPrefix), close: () => saver.close() };
@@ -401,6 +457,10 @@ export async function saverTargets(env: BenchEnv, available: Availability): Prom
           await saver.end();
         },
       };
+    },    async attach() {
+      const { RedisSaver } = await import("@langchain/langgraph-checkpoint-redis");
+      const saver = await RedisSaver.fromUrl(env.redisUrl);
+      return { saver, storage: (threadId) => redisStorage(env.redisUrl, threadId, `*${threadId}*`), close: () => saver.end() };
     },
   });
   return targets;
