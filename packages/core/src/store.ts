@@ -22,6 +22,17 @@ export interface TtlPutOperation extends PutOperation {
   ttl?: number | null;
 }
 
+/** One item for `PersistStore.importItems`: the value with the timestamps and expiry it had elsewhere. */
+export interface ImportItem {
+  namespace: string[];
+  key: string;
+  value: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+  /** Absolute expiry (epoch ms), or `null`/absent for none. */
+  expiresAt?: number | null;
+}
+
 export interface PersistStoreOptions {
   /** Semantic search: embeddings model, dimensions and the fields to embed. Off when omitted. */
   index?: IndexConfig;
@@ -36,6 +47,8 @@ export interface StoreCapabilities {
   vectorSearch: boolean;
   /** Several processes may share the data, so `setup()` is lock-protected. */
   multiProcess: boolean;
+  /** `importItems` stores the given `createdAt`/`updatedAt` (a backend without it refuses `importItems`). */
+  importTimestamps?: boolean;
 }
 
 export interface PreparedGet {
@@ -75,6 +88,12 @@ export interface PreparedPut {
   json?: string;
   /** TTL in minutes, or `null` for none. */
   ttlMinutes: number | null;
+  /**
+   * Set only by `importItems`: the item's timestamps (epoch ms) to store instead of the batch's `now`
+   * (`createdAt` also replaces the one an existing item has). Backends with `capabilities.importTimestamps` honour them.
+   */
+  createdAt?: number;
+  updatedAt?: number;
   /** Absolute expiry (epoch ms) or `null`. */
   expiresAt: number | null;
   /**
@@ -231,6 +250,48 @@ export abstract class PersistStore extends BaseStore {
       await this._executeBatch(plan);
     } catch (err) {
       throw this.mapError("batch", err);
+    }
+  }
+
+  /**
+   * Writes items with the `createdAt`/`updatedAt` and expiry they had in another store (an import),
+   * validated like `put` and embedded when the store has an index; one atomic write. Only on backends
+   * whose `capabilities.importTimestamps` is true; others throw `InvalidArgumentError` (use `put`).
+   * The TTL kept for `refreshOnRead` is the time left until `expiresAt`.
+   */
+  async importItems(items: ImportItem[]): Promise<void> {
+    this.assertOpen();
+    if (this.capabilities.importTimestamps !== true) throw new InvalidArgumentError(this.source, "importItems: this store cannot keep item timestamps (capabilities.importTimestamps is false); use put()");
+    if (!Array.isArray(items)) throw new InvalidArgumentError(this.source, "importItems takes an array of items");
+    if (items.length === 0) return;
+    const now = Date.now();
+    const plan: BatchPlan = { now, refreshOnRead: false, gets: [], searches: [], listNamespaces: [], puts: [] };
+    const byKey = new Map<string, { put: PreparedPut; op: TtlPutOperation }>();
+    for (const item of items) {
+      const createdAt = item.createdAt instanceof Date ? item.createdAt.getTime() : NaN;
+      const updatedAt = item.updatedAt instanceof Date ? item.updatedAt.getTime() : NaN;
+      if (!Number.isFinite(createdAt) || !Number.isFinite(updatedAt)) throw new InvalidArgumentError(this.source, `importItems: createdAt and updatedAt of ${JSON.stringify(item.key)} must be valid Dates`);
+      const expires = item.expiresAt ?? null;
+      if (expires !== null && !Number.isFinite(expires)) throw new InvalidArgumentError(this.source, `importItems: expiresAt of ${JSON.stringify(item.key)} must be epoch milliseconds or null`);
+      const op: TtlPutOperation = { namespace: item.namespace, key: item.key, value: item.value };
+      const json = this.checkPut(op, {});
+      const put = this.preparePut({ ...op, ttl: null }, [...item.namespace], encodeNamespace(item.namespace), now, json);
+      put.createdAt = createdAt;
+      put.updatedAt = updatedAt;
+      if (expires !== null) {
+        put.expiresAt = expires;
+        put.ttlMinutes = Math.max((expires - now) / 60_000, 1 / 60_000);
+      }
+      byKey.delete(`${put.ns}\u0000${put.key}`); // the last one of a key wins, in its position
+      byKey.set(`${put.ns}\u0000${put.key}`, { put, op });
+    }
+    const entries = [...byKey.values()];
+    plan.puts = entries.map((e) => e.put);
+    await this.embed(plan, entries.map((e) => e.op));
+    try {
+      await this._executeBatch(plan);
+    } catch (err) {
+      throw this.mapError("importItems", err);
     }
   }
 

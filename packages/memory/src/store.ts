@@ -53,7 +53,7 @@ interface StoredItem {
 export class InMemoryStore extends PersistStore {
   static readonly SOURCE = SOURCE;
   protected readonly source = SOURCE;
-  readonly capabilities: StoreCapabilities = { ttl: true, vectorSearch: true, multiProcess: false };
+  readonly capabilities: StoreCapabilities = { ttl: true, vectorSearch: true, multiProcess: false, importTimestamps: true };
   /** The items. Pass it as `data` to another `InMemoryStore` to get a second handle on the same items. */
   readonly items: MemoryStoreData;
   /** encoded namespace → key → item. */
@@ -167,8 +167,8 @@ export class InMemoryStore extends PersistStore {
         namespace: p.namespace,
         key: p.key,
         value,
-        createdAt: prev?.createdAt ?? now,
-        updatedAt: now,
+        createdAt: p.createdAt ?? prev?.createdAt ?? now,
+        updatedAt: p.updatedAt ?? now,
         ttlMinutes: p.ttlMinutes,
         expiresAt: p.expiresAt,
         vectors: p.embeddings ? p.embeddings.map((e) => e.vector) : (prev?.vectors ?? []),

@@ -700,6 +700,8 @@ export interface PutItemsInput {
   ttlMinutes: Array<number | null>;
   expiresAt: Array<Date | null>;
   now: Date;
+  /** `importItems`: each item's own created/updated times, which replace what the store has. */
+  imported?: { createdAt: Date[]; updatedAt: Date[] };
   /** Present when the store has an index: the items whose vectors are replaced, and the new vectors. */
   vectors?: {
     reindex: boolean[];
@@ -718,7 +720,9 @@ export interface PutItemsInput {
  */
 export function putItems(n: Names, i: PutItemsInput): { text: string; values: unknown[] } {
   const p = new Params();
-  const now = `${p.add(i.now)}::timestamptz`;
+  const im = i.imported;
+  // An import brings every item's own times: the batch's time would be a parameter without a use (and a type).
+  const now = im ? "" : `${p.add(i.now)}::timestamptz`;
   const v = i.vectors;
   const vectorSteps = v
     ? `, vec_delete AS (
@@ -734,17 +738,17 @@ export function putItems(n: Names, i: PutItemsInput): { text: string; values: un
   const text = `WITH input AS (
     SELECT * FROM unnest(${p.add(i.prefixes)}::text[], ${p.add(i.keys)}::text[], ${p.add(i.values)}::jsonb[],
                          ${p.add(i.escaped)}::boolean[], ${p.add(i.ttlMinutes)}::float8[], ${p.add(i.expiresAt)}::timestamptz[]
-                         ${v ? `, ${p.add(v.reindex)}::boolean[]` : ""})
-         AS u(prefix, key, value, escaped, ttl_minutes, expires_at${v ? ", reindex" : ""})
+                         ${v ? `, ${p.add(v.reindex)}::boolean[]` : ""}${im ? `, ${p.add(im.createdAt)}::timestamptz[], ${p.add(im.updatedAt)}::timestamptz[]` : ""})
+         AS u(prefix, key, value, escaped, ttl_minutes, expires_at${v ? ", reindex" : ""}${im ? ", created, updated" : ""})
   ), deleted AS (
     DELETE FROM ${n.store} s USING input i WHERE i.value IS NULL AND s.prefix = i.prefix AND s.key = i.key
   ), upserted AS (
     INSERT INTO ${n.store} AS s (prefix, key, value, escaped, created_at, updated_at, ttl_minutes, expires_at)
-    SELECT prefix, key, value, escaped, ${now}, ${now}, ttl_minutes, expires_at FROM input WHERE value IS NOT NULL
+    SELECT prefix, key, value, escaped, ${im ? "created, updated" : `${now}, ${now}`}, ttl_minutes, expires_at FROM input WHERE value IS NOT NULL
     ON CONFLICT (prefix, key) DO UPDATE SET
       value = excluded.value, escaped = excluded.escaped, updated_at = excluded.updated_at, ttl_minutes = excluded.ttl_minutes,
       expires_at = excluded.expires_at,
-      created_at = CASE WHEN s.expires_at <= excluded.updated_at THEN excluded.created_at ELSE s.created_at END
+      created_at = ${im ? "excluded.created_at" : "CASE WHEN s.expires_at <= excluded.updated_at THEN excluded.created_at ELSE s.created_at END"}
   )${vectorSteps}
   SELECT 1`;
   return { text, values: p.values };

@@ -86,7 +86,7 @@ function toItem(row: sql.StoreRow): Item {
 export class PostgresStore extends PersistStore {
   static readonly SOURCE = SOURCE;
   protected readonly source = SOURCE;
-  readonly capabilities: StoreCapabilities = { ttl: true, vectorSearch: true, multiProcess: true };
+  readonly capabilities: StoreCapabilities = { ttl: true, vectorSearch: true, multiProcess: true, importTimestamps: true };
 
   /** The schema this store's tables live in. */
   readonly schema: string;
@@ -302,6 +302,12 @@ export class PostgresStore extends PersistStore {
       expiresAt: plan.puts.map((p) => (p.expiresAt === null ? null : new Date(p.expiresAt))),
       now,
     };
+    if (plan.puts.some((p) => p.createdAt !== undefined || p.updatedAt !== undefined)) {
+      input.imported = {
+        createdAt: plan.puts.map((p) => new Date(p.createdAt ?? plan.now)),
+        updatedAt: plan.puts.map((p) => new Date(p.updatedAt ?? plan.now)),
+      };
+    }
     if (this.index) {
       const vectors: NonNullable<sql.PutItemsInput["vectors"]> = { reindex: [], prefixes: [], keys: [], fields: [], embeddings: [], dims: this.index.dims };
       for (const p of plan.puts) {

@@ -539,6 +539,12 @@ export function storeSql(names: StoreTables) {
         value = excluded.value,
         created_at = CASE WHEN expires_at IS NOT NULL AND expires_at <= excluded.updated_at THEN excluded.created_at ELSE created_at END,
         updated_at = excluded.updated_at, ttl_minutes = excluded.ttl_minutes, expires_at = excluded.expires_at`,
+    /** An imported item (`importItems`): its own created/updated times replace what the store has. */
+    importUpsert: `INSERT INTO ${t.items} (ns, key, value, created_at, updated_at, ttl_minutes, expires_at)
+      VALUES (@ns, @key, @value, @createdAt, @updatedAt, @ttlMinutes, @expiresAt)
+      ON CONFLICT (ns, key) DO UPDATE SET
+        value = excluded.value, created_at = excluded.created_at,
+        updated_at = excluded.updated_at, ttl_minutes = excluded.ttl_minutes, expires_at = excluded.expires_at`,
     deleteItem: `DELETE FROM ${t.items} WHERE ns = @ns AND key = @key`,
     deleteVectors: `DELETE FROM ${t.vectors} WHERE ns = @ns AND key = @key`,
     insertVector: `INSERT INTO ${t.vectors} (ns, key, seq, field, embedding) VALUES (@ns, @key, @seq, @field, @embedding)`,

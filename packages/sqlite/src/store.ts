@@ -91,7 +91,7 @@ function searchQuery(vector: number[], distanceType: DistanceType): SearchQuery 
 export class SqliteStore extends PersistStore {
   static readonly SOURCE = SOURCE;
   protected readonly source = SOURCE;
-  readonly capabilities: StoreCapabilities = { ttl: true, vectorSearch: true, multiProcess: true };
+  readonly capabilities: StoreCapabilities = { ttl: true, vectorSearch: true, multiProcess: true, importTimestamps: true };
   private readonly connection: SqliteConnection;
   private readonly tables: StoreTables;
   private readonly sql: StoreStatements;
@@ -242,7 +242,10 @@ export class SqliteStore extends PersistStore {
       this.connection.stmt(this.sql.deleteVectors).run(key);
       return;
     }
-    this.connection.stmt(this.sql.upsert).run({ ...key, value: json, now, ttlMinutes: p.ttlMinutes, expiresAt: p.expiresAt });
+    if (p.createdAt !== undefined || p.updatedAt !== undefined) {
+      // importItems: the item's own timestamps, also over an item the store already holds.
+      this.connection.stmt(this.sql.importUpsert).run({ ...key, value: json, createdAt: p.createdAt ?? now, updatedAt: p.updatedAt ?? now, ttlMinutes: p.ttlMinutes, expiresAt: p.expiresAt });
+    } else this.connection.stmt(this.sql.upsert).run({ ...key, value: json, now, ttlMinutes: p.ttlMinutes, expiresAt: p.expiresAt });
     if (p.embeddings === undefined) return;
     this.connection.stmt(this.sql.deleteVectors).run(key);
     const insert = this.connection.stmt(this.sql.insertVector);
