@@ -12,3 +12,4 @@ export * from "./write-order.js";
 export * from "./store.js";
 export * from "./packing.js";
 export * from "./values.js";
+export * from "./import.js";
