@@ -7,6 +7,7 @@ export const HELP = `Usage: langgraph-persist <command> [options]
 Commands:
   demo                                   the offline memory chatbot (what \`pnpm demo\` runs)
   copy --from <url> --to <url>           copy threads and store items between backends
+  import --from <official> --to <url>    import an official adapter's threads and store items
   inspect threads|thread|store|namespaces  look at what a backend holds (tables, or --json)
   prune --keep-latest | --older-than <d>  retention for checkpoints (asks first; --yes in scripts, --dry-run)
   conformance <harness-module | url>     run the conformance suite
@@ -26,6 +27,7 @@ Run \`langgraph-persist <command> --help\` for a command's options. --verbose pr
 const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
   demo: async (argv, io) => (await import("./demo/run.js")).runDemo(argv, io),
   copy: async (argv, io) => (await import("./commands/copy.js")).copyCommand(argv, io),
+  import: async (argv, io) => (await import("./commands/import.js")).importCommand(argv, io),
   inspect: async (argv, io) => (await import("./commands/inspect.js")).inspectCommand(argv, io),
   prune: async (argv, io) => (await import("./commands/prune.js")).pruneCommand(argv, io),
   conformance: async (argv, io) => (await import("./commands/conformance.js")).conformanceCommand(argv, io),
@@ -44,7 +46,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   }
   const entry = COMMANDS[command];
   return runReporting(rest, io, () => {
-    if (!entry) throw new UsageError(`unknown command ${JSON.stringify(command)}: use demo, copy, inspect, prune or conformance (see langgraph-persist --help)`);
+    if (!entry) throw new UsageError(`unknown command ${JSON.stringify(command)}: use demo, copy, import, inspect, prune or conformance (see langgraph-persist --help)`);
     return entry(rest, io);
   });
 }
