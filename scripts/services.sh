@@ -6,6 +6,8 @@
 #   eval "$(bash scripts/services.sh)"
 #
 #   TEST_<DB>_URL already set   used as is; nothing is probed, installed or started for it
+#                               (TEST_PGBOUNCER_URL: a PgBouncer with pool_mode = transaction in
+#                               front of the TEST_POSTGRES_URL server)
 #   SERVICES_SKIP=1             install and start nothing; only report what already answers
 #
 # A backend that cannot be provided is left unset so its tests skip; a failure in
@@ -21,6 +23,9 @@ readonly LOCAL_PG_URL="postgres://postgres@127.0.0.1:5432/test"
 readonly REDIS_PORT=6379
 readonly CLUSTER_PORTS=(7000 7001 7002)
 readonly CLUSTER_DIR=/tmp/lgp-redis-cluster
+readonly PGB_PORT=6432
+readonly PGB_DIR=/tmp/lgp-pgbouncer
+readonly PGB_URL="postgres://postgres@127.0.0.1:6432/test"
 LOG_DIR="${TMPDIR:-/tmp}/lgp-services-$(id -u)"
 readonly LOG_DIR
 
@@ -175,6 +180,121 @@ backend_postgres() {
     log "postgres: ready at $PG_HOST:$PG_PORT WITHOUT pgvector - vector search tests will fail or skip"
   fi
   emit TEST_POSTGRES_URL "$LOCAL_PG_URL"
+}
+
+# ----------------------------------------------------------------- PgBouncer
+# PgBouncer in transaction pooling mode in front of the local cluster: consecutive statements of one
+# client connection may run on different server connections, so named prepared statements and
+# session state break there. Debian's package (1.18) predates protocol-level prepared statements (1.21).
+
+pgbsql() { # db, psql args...
+  local db=$1; shift
+  PGCONNECT_TIMEOUT=5 psql -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGB_PORT" -U postgres -d "$db" "$@"
+}
+
+# A PgBouncer answers whose admin console reports transaction pooling, and database test is
+# reachable through it.
+pgbouncer_ok() {
+  have psql || return 1
+  [[ $(pgbsql pgbouncer -c 'SHOW CONFIG' 2>/dev/null | awk -F'|' '$1 == "pool_mode" { print $2 }') == transaction ]] &&
+    [[ $(pgbsql test -c 'SELECT 1' 2>/dev/null) == 1 ]]
+}
+
+port_taken() { with_timeout 2 bash -c "exec 5<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+pgbouncer_pid() { # the pid of the instance started from $PGB_DIR, if it runs
+  local pid
+  pid=$(cat "$PGB_DIR/pgbouncer.pid" 2>/dev/null) && [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+pgbouncer_config() {
+  cat <<EOF
+[databases]
+test = host=$PG_HOST port=$PG_PORT dbname=test
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PGB_PORT
+unix_socket_dir =
+auth_type = trust
+auth_file = $PGB_DIR/userlist.txt
+admin_users = postgres
+pool_mode = transaction
+; The suite's pools hold up to ~20 client connections; 5 server connections make them share.
+max_client_conn = 200
+default_pool_size = 5
+reserve_pool_size = 0
+logfile = $PGB_DIR/pgbouncer.log
+pidfile = $PGB_DIR/pgbouncer.pid
+EOF
+}
+
+explain_pgbouncer() {
+  log "pgbouncer: $1 - the Postgres conformance run through PgBouncer will be skipped. To run it, point"
+  log "    TEST_PGBOUNCER_URL at a PgBouncer with pool_mode = transaction in front of the TEST_POSTGRES_URL server"
+}
+
+backend_pgbouncer() {
+  if [[ -n ${TEST_PGBOUNCER_URL:-} ]]; then
+    log "pgbouncer: using TEST_PGBOUNCER_URL"
+    emit TEST_PGBOUNCER_URL "$TEST_PGBOUNCER_URL"
+    return
+  fi
+  # The suite checks through TEST_POSTGRES_URL what it wrote through PgBouncer: one server only.
+  if [[ -n ${TEST_POSTGRES_URL:-} && $TEST_POSTGRES_URL != "$LOCAL_PG_URL" ]]; then
+    explain_pgbouncer "TEST_POSTGRES_URL is not the local cluster this PgBouncer would serve"
+    return 1
+  fi
+  if pgbouncer_ok; then
+    log "pgbouncer: reusing the transaction-mode PgBouncer on 127.0.0.1:$PGB_PORT"
+    emit TEST_PGBOUNCER_URL "$PGB_URL"
+    return
+  fi
+  if skipping; then
+    explain_pgbouncer "no transaction-mode PgBouncer answers on 127.0.0.1:$PGB_PORT (SERVICES_SKIP=1)"
+    return 1
+  fi
+  if ! pg_ready || ! have psql; then
+    explain_pgbouncer "it needs PostgreSQL on $PG_HOST:$PG_PORT and psql"
+    return 1
+  fi
+  local pid
+  pid=$(pgbouncer_pid) || true
+  if [[ -n $pid ]]; then
+    # Ours, but not answering as configured (an older configuration): start over.
+    log "pgbouncer: stopping the instance of $PGB_DIR (pid $pid), which does not answer as configured"
+    kill "$pid" 2>/dev/null || true
+    wait_until 10 bash -c "! kill -0 $pid 2>/dev/null" || { log "pgbouncer: pid $pid does not stop"; return 1; }
+  fi
+  if port_taken "$PGB_PORT"; then
+    explain_pgbouncer "127.0.0.1:$PGB_PORT is taken by something that is not a transaction-mode PgBouncer serving database test"
+    return 1
+  fi
+  if ! have pgbouncer && can_apt; then
+    apt_install pgbouncer
+  fi
+  if ! have pgbouncer; then
+    explain_pgbouncer "pgbouncer is not installed and cannot be installed here (needs root on Debian, SERVICES_SKIP unset)"
+    return 1
+  fi
+  mkdir -p "$PGB_DIR"
+  pgbouncer_config >"$PGB_DIR/pgbouncer.ini"
+  echo '"postgres" ""' >"$PGB_DIR/userlist.txt"
+  log "pgbouncer: starting $(pgbouncer --version 2>/dev/null | head -1) on 127.0.0.1:$PGB_PORT, pool_mode = transaction (log: $PGB_DIR/pgbouncer.log)"
+  if is_root; then
+    # pgbouncer refuses to run as root: it runs as postgres, which must own its files.
+    id postgres >/dev/null 2>&1 || { explain_pgbouncer "running as root and there is no postgres user to run pgbouncer as"; return 1; }
+    chown -R postgres: "$PGB_DIR"
+    quiet "$LOG_DIR/pgbouncer-start.log" su postgres -s /bin/sh -c "pgbouncer -d '$PGB_DIR/pgbouncer.ini'"
+  else
+    quiet "$LOG_DIR/pgbouncer-start.log" pgbouncer -d "$PGB_DIR/pgbouncer.ini"
+  fi
+  wait_until 10 pgbouncer_ok || {
+    explain_pgbouncer "pgbouncer did not answer (logs: $LOG_DIR/pgbouncer-start.log, $PGB_DIR/pgbouncer.log)"
+    return 1
+  }
+  log "pgbouncer: ready at 127.0.0.1:$PGB_PORT (pool_mode = transaction) -> $PG_HOST:$PG_PORT/test"
+  emit TEST_PGBOUNCER_URL "$PGB_URL"
 }
 
 # --------------------------------------------------------------------- Redis
@@ -336,7 +456,7 @@ main() {
   LGP_EXPORTS=$(mktemp)
   export LGP_EXPORTS
   trap 'rm -f "$LGP_EXPORTS"' EXIT
-  for backend in postgres redis redis_cluster mongodb; do
+  for backend in postgres pgbouncer redis redis_cluster mongodb; do
     # stdout -> stderr: only emit() may write what the caller evals.
     if run_step "backend_$backend" >&2; then
       ready+=("${backend//_/-}")

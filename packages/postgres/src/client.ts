@@ -110,17 +110,43 @@ export class PgConnection {
    * Runs a statement as a named prepared statement (parsed and planned once per connection, then only
    * bound and executed), or unnamed when `prepared` is false. The name is derived from the text, so
    * two texts never share a name.
+   *
+   * A pool whose connections lose their named statements between two statements (a transaction-mode
+   * pooler such as PgBouncer before 1.21: each statement may run on another server connection) answers
+   * a named statement with SQLSTATE 26000 or 42P05, before executing anything. The statement then runs
+   * again unnamed, and so does every later statement on that pool (`unnamedPools`).
    */
   async execute<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[], prepared: boolean): Promise<pg.QueryResult<R>> {
     const timeout = this.queryTimeoutMs === undefined ? {} : { query_timeout: this.queryTimeoutMs };
-    return this.pool.query<R>((prepared ? { name: statementName(text), text, values, ...timeout } : { text, values, ...timeout }) as pg.QueryConfig);
+    return this.named(text, prepared, (name) => this.pool.query<R>((name ? { name, text, values, ...timeout } : { text, values, ...timeout }) as pg.QueryConfig));
   }
 
   /** `execute` with rows as arrays (no per-row objects). */
   async executeArrays<R extends unknown[]>(text: string, values: unknown[], prepared: boolean): Promise<R[]> {
-    const config: pg.QueryArrayConfig = prepared ? { name: statementName(text), text, values, rowMode: "array" } : { text, values, rowMode: "array" };
-    if (this.queryTimeoutMs !== undefined) (config as { query_timeout?: number }).query_timeout = this.queryTimeoutMs;
-    return (await this.pool.query(config)).rows as R[];
+    return this.named(text, prepared, async (name) => {
+      const config: pg.QueryArrayConfig = name ? { name, text, values, rowMode: "array" } : { text, values, rowMode: "array" };
+      if (this.queryTimeoutMs !== undefined) (config as { query_timeout?: number }).query_timeout = this.queryTimeoutMs;
+      return (await this.pool.query(config)).rows as R[];
+    });
+  }
+
+  private async named<T>(text: string, prepared: boolean, send: (name: string | undefined) => Promise<T>): Promise<T> {
+    if (!prepared || unnamedPools.has(this.pool)) return send(undefined);
+    try {
+      return await send(statementName(text));
+    } catch (err) {
+      if (!isLostStatement(err)) throw err;
+      if (!unnamedPools.has(this.pool)) {
+        unnamedPools.add(this.pool);
+        process.emitWarning(
+          `${SOURCE}: ${(err as Error).message} - the connections of this pool do not keep named prepared statements between statements ` +
+            "(a pooler in transaction mode, e.g. PgBouncer before 1.21 or without max_prepared_statements). " +
+            "Its statements are sent unnamed from now on; pass preparedStatements: false to skip this detection.",
+          { code: "LGP_PG_UNNAMED_STATEMENTS" },
+        );
+      }
+      return send(undefined);
+    }
   }
 
   /**
@@ -166,6 +192,22 @@ function withQueryTimeout(client: PoolClient, ms: number): PoolClient {
   const query = (textOrConfig: string | pg.QueryConfig, values?: unknown[]) =>
     client.query((typeof textOrConfig === "string" ? { text: textOrConfig, values, query_timeout: ms } : { ...textOrConfig, query_timeout: ms }) as pg.QueryConfig);
   return new Proxy(client, { get: (target, prop) => (prop === "query" ? query : Reflect.get(target, prop, target)) });
+}
+
+/**
+ * Pools (shared by every saver and store using them) whose connections were found not to keep named
+ * prepared statements: their statements go unnamed.
+ */
+const unnamedPools = new WeakSet<Pool>();
+
+/**
+ * "prepared statement ... does not exist" (26000: Bind on a server connection that never parsed it)
+ * or "... already exists" (42P05: Parse on a server connection another client parsed it on). Both are
+ * raised before the statement executes, so sending it again unnamed is safe.
+ */
+function isLostStatement(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "26000" || code === "42P05";
 }
 
 const names = new Map<string, string>();

@@ -18,9 +18,13 @@ export interface PostgresCommonOptions {
   schema?: string;
   /**
    * Send the hot statements (saver: `put`, `putWrites`, `getTuple`, `list` pages; store: `get`) as named
-   * prepared statements: each connection parses and plans them once, then only binds and executes. Set
-   * it to `false` behind a pooler that cannot follow protocol-level prepared statements (PgBouncer in
-   * transaction mode before 1.21, or without `max_prepared_statements`).
+   * prepared statements: each connection parses and plans them once, then only binds and executes.
+   *
+   * Behind a pooler that cannot follow them (PgBouncer in transaction mode before 1.21, or without
+   * `max_prepared_statements`) a named statement fails with SQLSTATE 26000 or 42P05 before it runs; the
+   * adapter then sends it again unnamed, sends every later statement of that `pg.Pool` unnamed, and
+   * emits one process warning (`LGP_PG_UNNAMED_STATEMENTS`). `false` sends them unnamed from the start
+   * (no failed round trip, no warning): the setting for such a pooler.
    * @default true
    */
   preparedStatements?: boolean;

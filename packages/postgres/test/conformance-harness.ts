@@ -2,20 +2,26 @@ import pg from "pg";
 import { afterAll } from "vitest";
 import { runCheckpointerConformance, runGraphConformance, runStoreConformance, type SaverHarness, type StoreHarness } from "@langgraph-persist/conformance";
 import { PostgresSaver, PostgresStore } from "../src/index.js";
-import { POSTGRES_URL, adminPool, describePg, dropSchemasAfterAll, uniqueSchema } from "./helpers.js";
+import { PGBOUNCER_URL, POSTGRES_URL, adminPool, describePg, describePgBouncer, dropSchemasAfterAll, uniqueSchema } from "./helpers.js";
 
 /**
  * Registers the shared suite (checkpointer, store, graph) against the real server, in a schema of its
  * own that is dropped afterwards. Every instance goes through one caller-owned pool made by
  * `poolConfig` (so `close()` must leave it open); `createPeer` gets a second pool of the same shape.
+ * `via: "pgbouncer"`: the pools connect through `PGBOUNCER_URL` (the suite's own checks still go
+ * straight to the server), and the suite is skipped when there is none.
  */
-export function registerConformance(title: string, poolConfig: pg.PoolConfig): void {
+export function registerConformance(
+  title: string,
+  poolConfig: pg.PoolConfig,
+  { via = "direct" }: { via?: "direct" | "pgbouncer" } = {},
+): void {
   const schema = uniqueSchema(title.replace(/\W+/g, "_"));
   dropSchemasAfterAll(schema);
 
   const pools: pg.Pool[] = [];
   const newPool = () => {
-    const pool = new pg.Pool({ connectionString: POSTGRES_URL, ...poolConfig });
+    const pool = new pg.Pool({ connectionString: via === "pgbouncer" ? PGBOUNCER_URL : POSTGRES_URL, ...poolConfig });
     pool.on("error", () => {});
     pools.push(pool);
     return pool;
@@ -71,6 +77,7 @@ export function registerConformance(title: string, poolConfig: pg.PoolConfig): v
   };
   // With a server the suites register at the top level (the conformance matrix reads the outermost
   // describe as the suite name); without one they register skipped, with the reason in the title.
-  if (POSTGRES_URL) register();
-  else describePg(`postgres (${title}) conformance`, register);
+  const gate = via === "pgbouncer" ? describePgBouncer : describePg;
+  if (POSTGRES_URL && (via === "direct" || PGBOUNCER_URL)) register();
+  else gate(`postgres (${title}) conformance`, register);
 }

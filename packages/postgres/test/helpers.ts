@@ -24,6 +24,27 @@ export function describePg(title: string, body: () => void): void {
   } else describe.skip(`${title} [skipped: ${reason}]`, body);
 }
 
+/** A PgBouncer in transaction pooling mode in front of `POSTGRES_URL`'s server, or "". */
+export const PGBOUNCER_URL = inject("pgbouncerUrl");
+
+/** `REQUIRE_PGBOUNCER=1`: a missing PgBouncer fails instead of skipping. */
+export const PGBOUNCER_REQUIRED = process.env.REQUIRE_PGBOUNCER === "1" || process.env.REQUIRE_PGBOUNCER === "true";
+
+/** `describePg` for suites that go through PgBouncer: they need both the server and the pooler. */
+export function describePgBouncer(title: string, body: () => void): void {
+  const reason = POSTGRES_URL
+    ? inject("pgbouncerSkipReason") || "TEST_PGBOUNCER_URL is not set"
+    : inject("postgresSkipReason") || "TEST_POSTGRES_URL is not set";
+  if (POSTGRES_URL && PGBOUNCER_URL) describe(title, body);
+  else if (PGBOUNCER_REQUIRED) {
+    describe(title, () => {
+      it("needs PgBouncer in front of a PostgreSQL server", () => {
+        throw new Error(`REQUIRE_PGBOUNCER=1 but ${reason}`);
+      });
+    });
+  } else describe.skip(`${title} [skipped: ${reason}]`, body);
+}
+
 /** A schema name no other test run uses. */
 export function uniqueSchema(tag = "t"): string {
   return `lgp_test_${tag}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
