@@ -1,5 +1,6 @@
 import { describe } from "vitest";
 import type { SaverHarness } from "../harness.js";
+import { badInputGroup } from "./bad-input.js";
 import { concurrencyGroup } from "./concurrency.js";
 import { deleteThreadGroup } from "./delete-thread.js";
 import { deltaHistoryGroup } from "./delta-history.js";
@@ -35,6 +36,7 @@ export const checkpointerGroups = {
   concurrency: concurrencyGroup,
   serialization: serializationGroup,
   ids: idsGroup,
+  badInput: badInputGroup,
   lifecycle: lifecycleGroup,
 } satisfies Record<string, (harness: SaverHarness) => void>;
 

@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { InvalidArgumentError, InvalidNamespaceError, type PersistStore } from "@langgraph-persist/core";
+import { InvalidArgumentError, InvalidFilterError, InvalidNamespaceError, SerializationError, type PersistStore } from "@langgraph-persist/core";
 import type { Operation } from "@langchain/langgraph-checkpoint";
 import type { StoreHarness } from "../harness.js";
 import { BAD_LABELS, expectInvalidNamespace, expectRejection, storeGroup } from "./support.js";
@@ -18,8 +18,88 @@ function opsOn(namespace: string[]): Array<[kind: string, op: Operation]> {
   ];
 }
 
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+export interface StoreBadInputRow {
+  /** The store method the row calls. */
+  op: string;
+  /** The bad input, in words. */
+  input: string;
+  /** Calls the store on `ns`, a namespace no other test uses (the row's input may replace it). */
+  call: (store: PersistStore, ns: string[]) => Promise<unknown>;
+  /** The error every backend rejects with, and a word of its message (case-insensitive) naming the argument. */
+  error: ErrorClass;
+  names: string;
+}
+
+const any = <T>(v: unknown) => v as T;
+const circular = (): Record<string, unknown> => {
+  const v: Record<string, unknown> = { a: 1 };
+  v.self = v;
+  return v;
+};
+const row = (op: string, input: string, call: StoreBadInputRow["call"], error: ErrorClass, names: string): StoreBadInputRow => ({ op, input, call, error, names });
+
+/**
+ * The store's bad-input table: keys, labels, limits, offsets, filters and values every backend refuses
+ * with the same error before anything is written; the message names the argument. (Labels are also
+ * tried on every operation kind of `batch()` below.)
+ */
+export const STORE_BAD_INPUT: readonly StoreBadInputRow[] = [
+  row("put", "an empty key", (s, ns) => s.put(ns, "", { v: 1 }), InvalidArgumentError, "key"),
+  row("put", "a number key", (s, ns) => s.put(ns, any<string>(7), { v: 1 }), InvalidArgumentError, "key"),
+  row("put", "a null key", (s, ns) => s.put(ns, any<string>(null), { v: 1 }), InvalidArgumentError, "key"),
+  row("put", "a NUL in the key", (s, ns) => s.put(ns, "k\u0000", { v: 1 }), InvalidArgumentError, "key"),
+  row("put", "a ':' label", (s, ns) => s.put([...ns, "a:b"], "k", { v: 1 }), InvalidNamespaceError, "namespace"),
+  row("put", "an empty label", (s, ns) => s.put([...ns, ""], "k", { v: 1 }), InvalidNamespaceError, "namespace"),
+  row("put", "a number label", (s, ns) => s.put([...ns, any<string>(7)], "k", { v: 1 }), InvalidNamespaceError, "namespace"),
+  row("put", "a string as namespace", (s, ns) => s.put(any<string[]>(ns[0]), "k", { v: 1 }), InvalidNamespaceError, "namespace"),
+  row("put", "an array value", (s, ns) => s.put(ns, "k", any<Record<string, unknown>>([1])), InvalidArgumentError, "value"),
+  row("put", "a string value", (s, ns) => s.put(ns, "k", any<Record<string, unknown>>("v")), InvalidArgumentError, "value"),
+  row("put", "a BigInt in the value", (s, ns) => s.put(ns, "k", { n: 1n }), SerializationError, "value"),
+  row("put", "a circular value", (s, ns) => s.put(ns, "k", circular()), SerializationError, "value"),
+  row("get", "an empty key", (s, ns) => s.get(ns, ""), InvalidArgumentError, "key"),
+  row("get", "a number key", (s, ns) => s.get(ns, any<string>(7)), InvalidArgumentError, "key"),
+  row("get", "a ':' label", (s, ns) => s.get([...ns, "a:b"], "k"), InvalidNamespaceError, "namespace"),
+  row("delete", "an empty key", (s, ns) => s.delete(ns, ""), InvalidArgumentError, "key"),
+  row("delete", "a number key", (s, ns) => s.delete(ns, any<string>(7)), InvalidArgumentError, "key"),
+  row("search", "a negative limit", (s, ns) => s.search(ns, { limit: -1 }), InvalidArgumentError, "limit"),
+  row("search", "a fractional limit", (s, ns) => s.search(ns, { limit: 1.5 }), InvalidArgumentError, "limit"),
+  row("search", "a NaN limit", (s, ns) => s.search(ns, { limit: Number.NaN }), InvalidArgumentError, "limit"),
+  row("search", "a string limit", (s, ns) => s.search(ns, { limit: any<number>("10") }), InvalidArgumentError, "limit"),
+  row("search", "a negative offset", (s, ns) => s.search(ns, { offset: -1 }), InvalidArgumentError, "offset"),
+  row("search", "a fractional offset", (s, ns) => s.search(ns, { offset: 0.5 }), InvalidArgumentError, "offset"),
+  row("search", "an unknown filter operator", (s, ns) => s.search(ns, { filter: { n: { $regex: "1" } } }), InvalidFilterError, "$regex"),
+  row("search", "a string filter", (s, ns) => s.search(ns, { filter: any<Record<string, unknown>>("n") }), InvalidFilterError, "filter"),
+  row("search", "an array filter", (s, ns) => s.search(ns, { filter: any<Record<string, unknown>>([{ n: 1 }]) }), InvalidFilterError, "filter"),
+  row("search", "a number query", (s, ns) => s.search(ns, { query: any<string>(42) }), InvalidArgumentError, "query"),
+  row("search", "a ':' label in the prefix", (s, ns) => s.search([...ns, "a:b"]), InvalidNamespaceError, "namespace"),
+  row("listNamespaces", "a negative limit", (s, ns) => s.listNamespaces({ prefix: ns, limit: -1 }), InvalidArgumentError, "limit"),
+  row("listNamespaces", "a fractional limit", (s, ns) => s.listNamespaces({ prefix: ns, limit: 2.5 }), InvalidArgumentError, "limit"),
+  row("listNamespaces", "a negative offset", (s, ns) => s.listNamespaces({ prefix: ns, offset: -3 }), InvalidArgumentError, "offset"),
+  row("listNamespaces", "a fractional offset", (s, ns) => s.listNamespaces({ prefix: ns, offset: 1.5 }), InvalidArgumentError, "offset"),
+  row("listNamespaces", "a maxDepth of 0", (s, ns) => s.listNamespaces({ prefix: ns, maxDepth: 0 }), InvalidArgumentError, "maxDepth"),
+  row("listNamespaces", "a fractional maxDepth", (s, ns) => s.listNamespaces({ prefix: ns, maxDepth: 1.5 }), InvalidArgumentError, "maxDepth"),
+  row("listNamespaces", "a ':' label in the prefix", (s, ns) => s.listNamespaces({ prefix: [...ns, "a:b"] }), InvalidNamespaceError, "namespace"),
+  row("batch", "a non-array argument", (s) => s.batch(any<Operation[]>({ namespace: ["x"], key: "k" })), InvalidArgumentError, "batch"),
+  row("batch", "a put with a number key", (s, ns) => s.batch([{ namespace: ns, key: "valid", value: { v: 1 } }, { namespace: ns, key: any<string>(7), value: { v: 0 } }]), InvalidArgumentError, "key"),
+  row("batch", "a search with a fractional offset", (s, ns) => s.batch([{ namespace: ns, key: "valid", value: { v: 1 } }, { namespacePrefix: ns, limit: 10, offset: 0.5 }]), InvalidArgumentError, "offset"),
+];
+
 export function badInputGroup(harness: StoreHarness): void {
   storeGroup("store: bad input", harness, ({ store: fresh, root: newRoot, test }) => {
+    for (const r of STORE_BAD_INPUT) {
+      test(`bad input - ${r.op}: ${r.input} → ${r.error.name} naming ${r.names}`, async () => {
+        const store = await fresh();
+        const ns = [newRoot()];
+        const err = await expectRejection(() => r.call(store, ns), r.error);
+        expect((err as { source?: string }).source, "raised by the store's package").toBe((store as unknown as { source: string }).source);
+        expect(err.message.toLowerCase(), `the message names ${r.names}`).toContain(r.names.toLowerCase());
+        expect(await store.search(ns), "nothing is written").toEqual([]);
+        expect(await store.get(ns, "k")).toBeNull();
+      });
+    }
+
     test("bad input - batch() with a non-array argument rejects with InvalidArgumentError", async () => {
       const store = await fresh();
       for (const bad of [undefined, null, "ops", { namespace: ["x"], key: "k" }]) {

@@ -66,6 +66,19 @@ const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o,
 /** The fields of a checkpoint the row stores apart from the ones it rebuilds (values) or holds in columns (id). */
 const ROW_FIELDS = new Set(["v", "id", "ts", "channel_values", "channel_versions", "versions_seen"]);
 
+/** A value as error messages show it: short strings and numbers themselves, anything else by its kind. */
+function describeValue(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "string") return v === "" ? "an empty string" : `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === "number") return String(v);
+  if (typeof v === "object") {
+    const name = (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor?.name;
+    return name && name !== "Object" ? `a ${name}` : "an object";
+  }
+  return typeof v;
+}
+
 /**
  * The shared half of every langgraph-persist checkpointer. It validates configs, serialises
  * checkpoints into a checkpoint row + one blob per changed channel version + write rows, and rebuilds
@@ -218,9 +231,27 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
   }
 
   /** `config.configurable.checkpoint_id` (or the legacy `thread_ts`) as stored, or `undefined` when absent. */
-  protected checkpointIdOf(config: RunnableConfig | undefined): string | undefined {
+  protected checkpointIdOf(config: RunnableConfig | undefined, field = "checkpoint_id"): string | undefined {
     const raw = getCheckpointId(config ?? {}) as unknown;
-    return raw === undefined || raw === null || raw === "" ? undefined : this.checkId(raw, "checkpoint_id");
+    return raw === undefined || raw === null || raw === "" ? undefined : this.checkId(raw, field);
+  }
+
+  /** `list`'s `before`: a config (its `checkpoint_id`, when it has one), or nothing. */
+  private beforeOf(before: unknown): string | undefined {
+    if (before === undefined || before === null) return undefined;
+    if (typeof before !== "object" || Array.isArray(before)) {
+      throw new InvalidArgumentError(this.source, `list: before must be a config like { configurable: { checkpoint_id } }, got ${describeValue(before)}`);
+    }
+    return this.checkpointIdOf(before as RunnableConfig, "list: before.configurable.checkpoint_id");
+  }
+
+  /** An options argument: an object, or nothing (the defaults). */
+  private optionsOf<T extends object>(options: T | null | undefined, what: string, example: string): T | undefined {
+    if (options === undefined || options === null) return undefined;
+    if (typeof options !== "object" || Array.isArray(options)) {
+      throw new InvalidArgumentError(this.source, `${what}: options must be an object like ${example}, got ${describeValue(options)}`);
+    }
+    return options;
   }
 
   protected namespaceOf(config: RunnableConfig | undefined): string | undefined {
@@ -279,18 +310,19 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
   }
 
   async *list(config: RunnableConfig, options?: CheckpointListOptions): AsyncGenerator<CheckpointTuple> {
+    options = this.optionsOf(options, "list", "{ limit, before, filter }");
     const limit = options?.limit;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
-      throw new InvalidArgumentError(this.source, `list: limit must be a non-negative integer, got ${String(limit)}`);
+      throw new InvalidArgumentError(this.source, `list: limit must be a non-negative integer, got ${describeValue(limit)}`);
     }
     const query: ListQuery = {
       threadId: this.threadIdOf(config, false, "list"),
       checkpointNs: this.namespaceOf(config),
       checkpointId: this.checkpointIdOf(config),
-      before: this.checkpointIdOf(options?.before),
+      before: this.beforeOf(options?.before),
       limit,
     };
-    if (options?.filter && Object.keys(options.filter).length > 0) query.filter = await this.encodeFilter(options.filter);
+    query.filter = await this.filterOf(options?.filter, "list");
     if (limit === 0) return;
     this.assertOpen();
     const page = new ListPage();
@@ -330,7 +362,10 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
     const checkpointNs = this.namespaceOf(config) ?? "";
     const parent = config.configurable?.checkpoint_id;
     const parentCheckpointId = parent === undefined || parent === null || parent === "" ? null : this.checkId(parent, "checkpoint_id");
-    const checkpointId = this.checkId(checkpoint?.id, "checkpoint.id");
+    if (typeof checkpoint !== "object" || checkpoint === null) {
+      throw new InvalidArgumentError(this.source, `put: checkpoint must be a Checkpoint object, got ${describeValue(checkpoint)}`);
+    }
+    const checkpointId = this.checkId(checkpoint.id, "checkpoint.id");
     const copy = copyCheckpoint(checkpoint);
     const values = copy.channel_values;
     copy.channel_values = {};
@@ -395,15 +430,23 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
       throw new InvalidArgumentError(this.source, "putWrites: config.configurable.checkpoint_id is required");
     }
     const checkpointId = this.checkId(rawId, "checkpoint_id");
-    this.checkId(taskId, "taskId");
-    if (!Array.isArray(writes)) throw new InvalidArgumentError(this.source, "putWrites: writes must be an array of [channel, value]");
+    const task = this.checkId(taskId, "putWrites: taskId");
+    if (!Array.isArray(writes)) throw new InvalidArgumentError(this.source, `putWrites: writes must be an array of [channel, value] pairs, got ${describeValue(writes)}`);
     if (writes.length === 0) return;
+    writes.forEach((write: unknown, i) => {
+      if (!Array.isArray(write) || write.length !== 2) {
+        throw new InvalidArgumentError(this.source, `putWrites: writes must be [channel, value] pairs; writes[${i}] is ${describeValue(write)}`);
+      }
+      const channel: unknown = write[0];
+      if (typeof channel !== "string" || channel === "") {
+        throw new InvalidArgumentError(this.source, `putWrites: channel names must be non-empty strings; writes[${i}] has the channel ${describeValue(channel)}`);
+      }
+      if (channel.includes("\u0000")) throw new InvalidArgumentError(this.source, "putWrites: channel names cannot contain NUL characters (\\u0000)");
+    });
     const records = await Promise.all(
       writes.map(async ([channel, value], i): Promise<WriteRecord> => {
-        if (typeof channel !== "string") throw new InvalidArgumentError(this.source, "putWrites: channel names must be strings");
-        if (channel.includes("\u0000")) throw new InvalidArgumentError(this.source, "putWrites: channel names cannot contain NUL characters (\\u0000)");
         const ser = await this.serialize(value);
-        return { taskId, idx: WRITES_IDX_MAP[channel] ?? i, channel, type: ser.type, data: ser.data, taskPath: typeof taskPath === "string" ? taskPath : "" };
+        return { taskId: task, idx: WRITES_IDX_MAP[channel] ?? i, channel, type: ser.type, data: ser.data, taskPath: typeof taskPath === "string" ? taskPath : "" };
       }),
     );
     await this.run("putWrites", () => this._putWrites(threadId, checkpointNs, checkpointId, records));
@@ -435,9 +478,9 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
   }
 
   /** Retention: keep only the latest checkpoint of each namespace (`keep_latest`) or delete the threads (`delete`). */
-  async prune(threadIds: string[], options: PruneOptions = {}): Promise<void> {
-    if (!Array.isArray(threadIds)) throw new InvalidArgumentError(this.source, "prune: threadIds must be an array");
-    const strategy = options.strategy ?? "keep_latest";
+  async prune(threadIds: string[], options?: PruneOptions): Promise<void> {
+    if (!Array.isArray(threadIds)) throw new InvalidArgumentError(this.source, `prune: threadIds must be an array, got ${describeValue(threadIds)}`);
+    const strategy = this.optionsOf(options, "prune", '{ strategy: "delete" }')?.strategy ?? "keep_latest";
     if (strategy !== "keep_latest" && strategy !== "delete") {
       throw new InvalidArgumentError(this.source, `prune: unknown strategy ${JSON.stringify(strategy)}; use "keep_latest" or "delete"`);
     }
@@ -449,12 +492,15 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
   }
 
   /** Thread ids with their latest checkpoint, newest first, read from an index (not every checkpoint). */
-  async listThreads(options: ListThreadsOptions = {}): Promise<ThreadInfo[]> {
-    const limit = options.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 0) throw new InvalidArgumentError(this.source, "listThreads: limit must be a non-negative integer");
+  async listThreads(options?: ListThreadsOptions): Promise<ThreadInfo[]> {
+    const { limit = 100, before: rawBefore, filter: rawFilter } = this.optionsOf(options, "listThreads", "{ limit, before, filter }") ?? {};
+    if (!Number.isInteger(limit) || limit < 0) {
+      throw new InvalidArgumentError(this.source, `listThreads: limit must be a non-negative integer, got ${describeValue(limit)}`);
+    }
+    const before = rawBefore === undefined || rawBefore === null ? undefined : this.checkId(rawBefore, "listThreads: before (a checkpoint id)");
+    const filter = await this.filterOf(rawFilter, "listThreads");
     if (limit === 0) return [];
-    const filter = options.filter && Object.keys(options.filter).length ? await this.encodeFilter(options.filter) : undefined;
-    const rows = await this.run("listThreads", () => this._listThreads({ limit, before: options.before, filter }));
+    const rows = await this.run("listThreads", () => this._listThreads({ limit, before, filter }));
     return Promise.all(
       rows.map(async (r) => {
         const cp = (await this.serde.loadsTyped(r.checkpoint.type, r.checkpoint.data)) as Checkpoint;
@@ -474,7 +520,13 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
    * (a bounded number of queries, not one `getTuple` per ancestor).
    */
   override async getDeltaChannelHistory(options: { config: RunnableConfig; channels: string[] }): Promise<Record<string, DeltaChannelHistory>> {
-    const { config, channels } = options;
+    if (options === undefined || options === null) {
+      throw new InvalidArgumentError(this.source, "getDeltaChannelHistory: options { config, channels } are required");
+    }
+    const { config, channels } = this.optionsOf(options, "getDeltaChannelHistory", "{ config, channels }")!;
+    if (!Array.isArray(channels) || channels.some((ch) => typeof ch !== "string")) {
+      throw new InvalidArgumentError(this.source, `getDeltaChannelHistory: channels must be an array of channel names, got ${describeValue(channels)}`);
+    }
     if (channels.length === 0) return {};
     const result: Record<string, DeltaChannelHistory> = {};
     for (const ch of channels) result[ch] = { writes: [] };
@@ -517,6 +569,19 @@ export abstract class PersistSaver extends BaseCheckpointSaver<number | string> 
   private jsonText(ser: SerializedValue, value: unknown): string {
     if (ser.type === "json") return decoder.decode(ser.data);
     return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v)) ?? "null";
+  }
+
+  /**
+   * A list/listThreads `filter`: `undefined` for none (absent, `null` or `{}`); anything but a plain
+   * object of metadata keys is refused.
+   */
+  private async filterOf(filter: unknown, what: string): Promise<ListQuery["filter"]> {
+    if (filter === undefined || filter === null) return undefined;
+    const proto = typeof filter === "object" ? Object.getPrototypeOf(filter) : undefined;
+    if (proto !== Object.prototype && proto !== null) {
+      throw new InvalidArgumentError(this.source, `${what}: filter must be a plain object of metadata keys and values, got ${describeValue(filter)}`);
+    }
+    return Object.keys(filter as object).length > 0 ? this.encodeFilter(filter as Record<string, unknown>) : undefined;
   }
 
   /** Encodes list/listThreads filters once, in the same JSON form the metadata is stored in. */
