@@ -1,7 +1,10 @@
 import { defineConfig } from "vitest/config";
+import { SkipReasonReporter } from "../../scripts/skip-reasons.js";
 
 export default defineConfig({
   test: {
+    // vitest's summary counts skipped tests; this adds why (e.g. the server URL that is unset).
+    reporters: ["default", new SkipReasonReporter()],
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/global-setup.ts"],
     testTimeout: 120_000,

@@ -131,7 +131,7 @@ describe(`copy round-trips a thread with interrupts and pending writes between e
       });
     }
   }
-  for (const reason of skipped) it.skip(`pairs with ${reason}`, () => {});
+  for (const reason of skipped) it.skip(`pairs with another backend [skipped: ${reason}]`, () => {});
 });
 
 describe(`copy keeps what put and putWrites received: values without a version, pending_sends, task paths (sqlite → ${available.map((b) => b.name).join(", ")})`, () => {

@@ -73,7 +73,7 @@ describe("demo", () => {
       }
     });
   }
-  if (skipped.length) it.skip(`other backends: ${skipped.join("; ")}`, () => {});
+  if (skipped.length) it.skip(`other backends [skipped: ${skipped.join("; ")}]`, () => {});
 });
 
 describe("conformance", () => {
