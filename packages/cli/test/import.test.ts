@@ -239,7 +239,9 @@ describe.skipIf(!PG)("import from the official PostgresSaver and PostgresStore",
     await officialStore.put(["docs"], "readme", { body: "hello" });
   });
   afterAll(async () => {
-    await official.pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+    // The official saver keeps its pg pool in a private field.
+    const { pool } = official as unknown as { pool: { query(text: string): Promise<unknown> } };
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
     await official.end();
     await officialStore.stop?.();
     await (officialStore as unknown as { end?: () => Promise<void> }).end?.().catch(() => {});
