@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
-import { SkipReasonReporter } from "../../scripts/skip-reasons.js";
+import { SkipReasonReporter } from "../../scripts/skip-reasons.mjs";
 
 export default defineConfig({
   test: {

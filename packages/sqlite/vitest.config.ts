@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
-import { SkipReasonReporter } from "../../scripts/skip-reasons.js";
+import { SkipReasonReporter } from "../../scripts/skip-reasons.mjs";
 
 export default defineConfig({
   resolve: {

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { skipReasonLines } from "../../../scripts/skip-reasons.js";
+import { skipReasonLines } from "../../../scripts/skip-reasons.mjs";
 import { SKIP_REASON } from "./support/server.js";
 
 const PACKAGE = fileURLToPath(new URL("..", import.meta.url));
