@@ -337,35 +337,26 @@ export async function saverTargets(env: BenchEnv, available: Availability): Prom
       return { saver, storage: async (threadId) => sqliteStorage(file, threadId), close: () => saver.close() };
     },
   });
+  async function openOfficialSqlite(scope: string): Promise<SaverHandle> {
+    const { SqliteSaver } = await import("@langchain/langgraph-checkpoint-sqlite");
+    const file = sqliteFile(env, "official", scope);
+    const saver = SqliteSaver.fromConnString(file);
+    return {
+      saver,
+      storage: async (threadId) => sqliteStorage(file, threadId),
+      close: async () => {
+        saver.db.close();
+      },
+    };
+  }
   targets.push({
     backend: "sqlite",
     role: "official",
     label: "@langchain/langgraph-checkpoint-sqlite SqliteSaver (file)",
     pkg: "@langchain/langgraph-checkpoint-sqlite",
-    async open(scope) {
-      const { SqliteSaver } = await import("@langchain/langgraph-checkpoint-sqlite");
-      const file = sqliteFile(env, "official", scope);
-      const saver = SqliteSaver.fromConnString(file);
-      return {
-        saver,
-        storage: async (threadId) => sqliteStorage(file, threadId),
-        close: async () => {
-          saver.db.close();
-        },
-      };
-    },
-    async attach(scope) {
-      const { SqliteSaver } = await import("@langchain/langgraph-checkpoint-sqlite");
-      const file = sqliteFile(env, "official", scope);
-      const saver = SqliteSaver.fromConnString(file);
-      return {
-        saver,
-        storage: async (threadId) => sqliteStorage(file, threadId),
-        close: async () => {
-          saver.db.close();
-        },
-      };
-    },
+    // The official saver creates its tables on first use: attaching to a file is opening it.
+    open: openOfficialSqlite,
+    attach: openOfficialSqlite,
   });
 
   targets.push({

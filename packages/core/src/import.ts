@@ -36,14 +36,8 @@ export interface CheckpointSource {
   close?(): Promise<void>;
 }
 
-/** One store item read from a source. `expiresAt`: epoch ms, `null`/absent = never. */
-export interface SourceItem {
-  namespace: string[];
-  key: string;
-  value: Record<string, unknown>;
-  createdAt: Date;
-  updatedAt: Date;
-  expiresAt?: number | null;
+/** One store item read from a source: what `PersistStore.importItems` writes, and its size for progress. */
+export interface SourceItem extends ImportItem {
   bytes?: number;
 }
 

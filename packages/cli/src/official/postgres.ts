@@ -1,7 +1,8 @@
 import { createRequire } from "node:module";
-import { JsonPlusSerializer, TASKS, maxChannelVersion, type Checkpoint, type CheckpointTuple } from "@langchain/langgraph-checkpoint";
+import { JsonPlusSerializer, TASKS, maxChannelVersion, type Checkpoint, type CheckpointMetadata, type CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import type { CheckpointSource, ItemSource, SourceCheckpoint, SourceItem } from "@langgraph-persist/core";
 import { CliError } from "../errors.js";
+import { officialTuple } from "./tuple.js";
 
 /** The newest PostgresSaver migration (index into its list) this reader knows: @langchain/langgraph-checkpoint-postgres 1.0.x. */
 export const KNOWN_SAVER_MIGRATION = 4;
@@ -213,20 +214,8 @@ export class OfficialPostgresSource implements CheckpointSource, ItemSource {
     // The official saver reads metadata through a serde round trip of the stored JSON.
     const [mt, md] = await this.serde.dumpsTyped(row.metadata);
     const metadata = await this.serde.loadsTyped(mt, md);
-    const pendingWrites = await Promise.all(
-      writes.map(async (w): Promise<[string, string, unknown]> => {
-        bytes += w.blob.length;
-        return [w.task_id, w.channel, await this.serde.loadsTyped(w.type ?? "json", w.blob)];
-      }),
-    );
-    const tuple: CheckpointTuple = {
-      config: { configurable: { thread_id: threadId, checkpoint_ns: row.checkpoint_ns, checkpoint_id: row.checkpoint_id } },
-      checkpoint,
-      metadata,
-      pendingWrites,
-    };
-    if (row.parent_checkpoint_id) tuple.parentConfig = { configurable: { thread_id: threadId, checkpoint_ns: row.checkpoint_ns, checkpoint_id: row.parent_checkpoint_id } };
-    return { tuple, bytes };
+    const storedWrites = writes.map((w) => ({ task_id: w.task_id, channel: w.channel, type: w.type, data: w.blob, bytes: w.blob.length }));
+    return officialTuple(this.serde, threadId, row, checkpoint, metadata as CheckpointMetadata, storedWrites, bytes);
   }
 
   /** Checkpoints older than format v4 kept pending sends in the parent's TASKS writes; the official saver moves them into the channel. */

@@ -1,9 +1,10 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
-import { JsonPlusSerializer, TASKS, maxChannelVersion, type Checkpoint, type CheckpointTuple } from "@langchain/langgraph-checkpoint";
+import { JsonPlusSerializer, TASKS, maxChannelVersion, type Checkpoint, type CheckpointMetadata, type CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import type { CheckpointSource, SourceCheckpoint } from "@langgraph-persist/core";
 import { CliError } from "../errors.js";
+import { officialTuple } from "./tuple.js";
 
 interface Statement {
   all(...params: unknown[]): unknown[];
@@ -137,21 +138,9 @@ export class OfficialSqliteSource implements CheckpointSource {
       (checkpoint.channel_versions as Record<string, string | number>)[TASKS] = versions.length > 0 ? maxChannelVersion(...versions) : 1;
     }
     const metadata = await this.serde.loadsTyped(type, row.metadata);
-    let bytes = (row.checkpoint?.length ?? 0) + (row.metadata?.length ?? 0);
-    const pendingWrites = await Promise.all(
-      writes.map(async (w): Promise<[string, string, unknown]> => {
-        bytes += w.bytes ?? 0;
-        return [w.task_id, w.channel, await this.serde.loadsTyped(w.type ?? "json", w.value ?? "")];
-      }),
-    );
-    const tuple: CheckpointTuple = {
-      config: { configurable: { thread_id: threadId, checkpoint_ns: row.checkpoint_ns, checkpoint_id: row.checkpoint_id } },
-      checkpoint,
-      metadata,
-      pendingWrites,
-    };
-    if (row.parent_checkpoint_id) tuple.parentConfig = { configurable: { thread_id: threadId, checkpoint_ns: row.checkpoint_ns, checkpoint_id: row.parent_checkpoint_id } };
-    return { tuple, bytes };
+    const bytes = (row.checkpoint?.length ?? 0) + (row.metadata?.length ?? 0);
+    const storedWrites = writes.map((w) => ({ task_id: w.task_id, channel: w.channel, type: w.type, data: w.value ?? "", bytes: w.bytes ?? 0 }));
+    return officialTuple(this.serde, threadId, row, checkpoint, metadata as CheckpointMetadata, storedWrites, bytes);
   }
 
   async close(): Promise<void> {
