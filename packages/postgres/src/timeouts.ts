@@ -93,32 +93,33 @@ export function poolTimeouts(options: PoolConfig | undefined): PgTimeouts {
   return { connectTimeoutMs: config.connectionTimeoutMillis || undefined, queryTimeoutMs: query || undefined, target: targetOf(url, config) };
 }
 
-/** What `pg` and `pg-pool` throw when their timers run out, by phase. */
-const CONNECT_TIMEOUT = /^(timeout exceeded when trying to connect|Connection terminated due to connection timeout|timeout expired)$/;
-const QUERY_TIMEOUT = /^Query read timeout$/;
+/** What `pg` and `pg-pool` throw when their timers run out, by phase, and the setting behind each. */
+const PG_TIMEOUTS = [
+  {
+    phase: "connect",
+    message: /^(timeout exceeded when trying to connect|Connection terminated due to connection timeout|timeout expired)$/,
+    limit: (t: PgTimeouts | undefined) => t?.connectTimeoutMs,
+    setting: "connectTimeoutMs, or connect_timeout in the URL; also bounds the wait for a free connection of the pool",
+  },
+  {
+    phase: "command",
+    message: /^Query read timeout$/,
+    limit: (t: PgTimeouts | undefined) => t?.queryTimeoutMs,
+    setting: "queryTimeoutMs, or query_timeout in the URL",
+  },
+] as const;
 
 /** A `TimeoutError` for a `pg` timeout error, or `undefined` for any other error. */
 export function pgTimeoutError(action: string, err: unknown, timeouts: PgTimeouts | undefined): TimeoutError | undefined {
   const message = err instanceof Error ? err.message : "";
-  if (CONNECT_TIMEOUT.test(message)) {
-    return timeoutError(SOURCE, action, {
-      phase: "connect",
-      backend: "PostgreSQL",
-      target: timeouts?.target ?? "the server",
-      timeoutMs: timeouts?.connectTimeoutMs,
-      setting: "connectTimeoutMs, or connect_timeout in the URL; also bounds the wait for a free connection of the pool",
-      cause: err,
-    });
-  }
-  if (QUERY_TIMEOUT.test(message)) {
-    return timeoutError(SOURCE, action, {
-      phase: "command",
-      backend: "PostgreSQL",
-      target: timeouts?.target ?? "the server",
-      timeoutMs: timeouts?.queryTimeoutMs,
-      setting: "queryTimeoutMs, or query_timeout in the URL",
-      cause: err,
-    });
-  }
-  return undefined;
+  const kind = PG_TIMEOUTS.find((k) => k.message.test(message));
+  if (!kind) return undefined;
+  return timeoutError(SOURCE, action, {
+    phase: kind.phase,
+    backend: "PostgreSQL",
+    target: timeouts?.target ?? "the server",
+    timeoutMs: kind.limit(timeouts),
+    setting: kind.setting,
+    cause: err,
+  });
 }

@@ -17,6 +17,21 @@ let seq = 0;
 const root = () => `root-${Date.now().toString(36)}-${++seq}`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** The plan of a statement as PostgreSQL makes it when it must use an index wherever it can. */
+async function planWithIndexesForced(text: string, values: unknown[] | undefined): Promise<string> {
+  const admin = await adminPool().connect();
+  try {
+    await admin.query("BEGIN");
+    await admin.query("SET LOCAL enable_seqscan = off");
+    await admin.query("SET LOCAL enable_sort = off");
+    await admin.query("SET LOCAL enable_bitmapscan = off");
+    return (await admin.query<{ "QUERY PLAN": string }>(`EXPLAIN ${text}`, values)).rows.map((r) => r["QUERY PLAN"]).join("\n");
+  } finally {
+    await admin.query("ROLLBACK");
+    admin.release();
+  }
+}
+
 function cosine(a: number[], b: number[]): number {
   let dot = 0;
   let na = 0;
@@ -658,17 +673,9 @@ describePg("PostgresStore with pgvector", () => {
     await s.search(ns, { query: "note 3", filter: { i: { $lt: 10 } }, limit: 3 });
     const [text] = log.statements;
     const [values] = log.values;
-    const admin = await adminPool().connect();
     try {
-      await admin.query("BEGIN");
-      await admin.query("SET LOCAL enable_seqscan = off");
-      await admin.query("SET LOCAL enable_sort = off");
-      await admin.query("SET LOCAL enable_bitmapscan = off");
-      const plan = (await admin.query<{ "QUERY PLAN": string }>(`EXPLAIN ${text}`, values)).rows.map((r) => r["QUERY PLAN"]).join("\n");
-      expect(plan).toMatch(new RegExp(`Index Scan using lgp_store_vectors_hnsw_cosine_${DIMS}`));
-      await admin.query("ROLLBACK");
+      expect(await planWithIndexesForced(text, values)).toMatch(new RegExp(`Index Scan using lgp_store_vectors_hnsw_cosine_${DIMS}`));
     } finally {
-      admin.release();
       await s.close();
     }
   });
@@ -698,21 +705,11 @@ describePg("PostgresStore with pgvector", () => {
     }
     expect((await s.search(ns, { query: "query", filter: { kind: "a" }, limit: 1, offset: 1 })).map((r) => r.key)).toEqual(["zero"]);
 
-    const admin = await adminPool().connect();
     try {
-      await admin.query("BEGIN");
-      await admin.query("SET LOCAL enable_seqscan = off");
-      await admin.query("SET LOCAL enable_sort = off");
-      await admin.query("SET LOCAL enable_bitmapscan = off");
-      const plan = (await admin.query<{ "QUERY PLAN": string }>(`EXPLAIN ${text}`, values)).rows.map((r) => r["QUERY PLAN"]).join("\n");
+      const plan = await planWithIndexesForced(text, values);
       expect(plan).toMatch(/Index Scan using lgp_store_vectors_hnsw_cosine_4/);
       expect(plan).toMatch(/Index Scan using lgp_store_vectors_zero_idx/);
-      await admin.query("ROLLBACK");
-    } catch (err) {
-      await admin.query("ROLLBACK");
-      throw err;
     } finally {
-      admin.release();
       await s.close();
       await forced.end();
     }
